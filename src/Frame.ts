@@ -1,0 +1,403 @@
+/**
+ * RFC 6455 §5 framing as a pure codec: a decoder that turns chunks of bytes into frames, and an
+ * encoder that turns messages and control frames into bytes. No I/O, no Effect runtime, no
+ * exceptions: both are reducers `(state, input) -> result` whose failures are values.
+ *
+ * ```ts
+ * import * as Frame from "effect-wsproto/Frame"
+ *
+ * let decoder = Frame.decoder({ role: "client" })
+ * const result = Frame.decode(decoder, new Uint8Array([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]))
+ * decoder = result.state
+ * // result.frames: [{ _tag: "Text", data: "Hello", frameFinished: true, messageFinished: true }]
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Either from "effect/Either"
+import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
+import type { Extension } from "./Extensions.js"
+import * as closeCode from "./internal/closeCode.js"
+import * as decoderInternal from "./internal/frameDecoder.js"
+import * as encoderInternal from "./internal/frameEncoder.js"
+
+/**
+ * Which end of the connection the codec serves. A client masks what it sends and must receive
+ * unmasked frames; a server the other way round (RFC 6455 §5.1).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Role = "client" | "server"
+
+/**
+ * Frame opcodes (RFC 6455 §5.2, §11.8).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Opcode = {
+  CONTINUATION: 0x0,
+  TEXT: 0x1,
+  BINARY: 0x2,
+  CLOSE: 0x8,
+  PING: 0x9,
+  PONG: 0xa
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Opcode = (typeof Opcode)[keyof typeof Opcode]
+
+/**
+ * Whether an opcode is a control opcode (close, ping, pong): RFC 6455 §5.5.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isControl = (opcode: number): boolean => (opcode & 0x8) !== 0
+
+/**
+ * The reserved bits of byte 0 of a frame header, as the codec and the extension hooks number
+ * them: RSV1 is 4, RSV2 is 2, RSV3 is 1 (RFC 6455 §5.2).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RSV1 = 0b100
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const RSV2 = 0b010
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const RSV3 = 0b001
+
+/**
+ * Close status codes (RFC 6455 §7.4.1 and the IANA registry of §11.7), named as in wsproto.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CloseReason = {
+  NORMAL_CLOSURE: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS_RCVD: 1005,
+  ABNORMAL_CLOSURE: 1006,
+  INVALID_FRAME_PAYLOAD_DATA: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  MANDATORY_EXT: 1010,
+  INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+  BAD_GATEWAY: 1014,
+  TLS_HANDSHAKE_FAILED: 1015
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason]
+
+/**
+ * Whether a close code may appear in a close frame, sent or received: 1000–1003, 1007–1014 and
+ * 3000–4999. Codes below 1000, 1004, the local-only 1005, 1006 and 1015 (RFC 6455 §7.4.1),
+ * 1016–2999 (reserved for the protocol, §7.4.2) and 5000 and above are invalid on the wire.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isValidCloseCode: (code: number) => boolean = closeCode.isValidCloseCode
+
+/**
+ * Whether a close code only reports a situation locally and is never sent (RFC 6455 §7.4.1):
+ * 1005 (no status code), 1006 (abnormal closure), 1015 (TLS handshake failure).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isLocalOnlyCloseCode: (code: number) => boolean = closeCode.isLocalOnlyCloseCode
+
+/**
+ * A piece of a text message. In streaming mode pieces are surfaced as bytes arrive, each holding
+ * only whole code points (so `data` may be empty); `frameFinished` marks the end of a wire frame
+ * and `messageFinished` the end of the message. With `assembleMessages` there is one piece per
+ * message, with both flags set.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TextFrame {
+  readonly _tag: "Text"
+  readonly data: string
+  readonly frameFinished: boolean
+  readonly messageFinished: boolean
+}
+
+/**
+ * A piece of a binary message, surfaced as `TextFrame` is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BinaryFrame {
+  readonly _tag: "Binary"
+  readonly data: Uint8Array
+  readonly frameFinished: boolean
+  readonly messageFinished: boolean
+}
+
+/**
+ * A received close frame (RFC 6455 §5.5.1). An empty payload gives code 1005 and an empty reason.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CloseFrame {
+  readonly _tag: "Close"
+  readonly code: number
+  readonly reason: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PingFrame {
+  readonly _tag: "Ping"
+  readonly payload: Uint8Array
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PongFrame {
+  readonly _tag: "Pong"
+  readonly payload: Uint8Array
+}
+
+/**
+ * What the decoder surfaces.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Frame = TextFrame | BinaryFrame | CloseFrame | PingFrame | PongFrame
+
+/**
+ * The default `maxFrameSize` and `maxMessageSize`: 16 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DecoderOptions {
+  readonly role: Role
+  /**
+   * Largest payload a single frame may declare; a larger one fails with 1009 as soon as its
+   * header arrives. Default `DEFAULT_MAX_SIZE`; `Infinity` for no limit.
+   */
+  readonly maxFrameSize?: number
+  /**
+   * Largest message, counted after extensions (so decompressed bytes); a message that grows past
+   * it fails with 1009. Default `DEFAULT_MAX_SIZE`; `Infinity` for no limit.
+   */
+  readonly maxMessageSize?: number
+  /** Surface each data message once, whole, instead of piece by piece. Default `false`. */
+  readonly assembleMessages?: boolean
+  /**
+   * Unmask masked payloads inside the chunks passed to `decode` instead of into new memory.
+   * Only for callers that never read a chunk again after passing it in (a socket driver).
+   * Default `false`: the decoder never writes to its input.
+   */
+  readonly unmaskInPlace?: boolean
+  /** Negotiated extensions, in negotiation order. */
+  readonly extensions?: ReadonlyArray<Extension>
+}
+
+/**
+ * The decoder's state: an immutable value. Without extensions (or with extensions whose states are
+ * values) a state can be stepped any number of times; see `Extensions` for linear states.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DecoderState = Readonly<decoderInternal.DecoderState>
+
+/**
+ * One decoding step: the next state, the frames surfaced from the chunk in order, and the error
+ * if the chunk broke the protocol (frames before the violation are still surfaced). A failed
+ * decoder stays failed: further steps surface nothing and return the same error. After a close
+ * frame the decoder ignores all further bytes (RFC 6455 §5.5.1).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DecodeResult {
+  readonly state: DecoderState
+  readonly frames: ReadonlyArray<Frame>
+  readonly error: RemoteProtocolError | undefined
+}
+
+/**
+ * A decoder in its initial state.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const decoder: (options: DecoderOptions) => DecoderState = decoderInternal.make
+
+/**
+ * Feeds a chunk of bytes to the decoder. Chunks may split frames anywhere; any split of the same
+ * bytes gives the same frames (modulo how pieces of data are cut).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode: (state: DecoderState, chunk: Uint8Array) => DecodeResult = decoderInternal.decode
+
+/**
+ * Whether the decoder has failed, and with which error.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decoderError: (state: DecoderState) => RemoteProtocolError | undefined = decoderInternal.error
+
+/**
+ * Whether the decoder stands between frames with no partial frame or message buffered.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const isIdle: (state: DecoderState) => boolean = decoderInternal.isIdle
+
+/**
+ * A source of 4-byte masking keys (RFC 6455 §5.3). It may reuse the array it returns once it is
+ * called again.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MaskKeySource = () => Uint8Array
+
+/**
+ * The default masking key source: `crypto.getRandomValues`, drawn in batches.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const randomMaskKey: MaskKeySource = encoderInternal.randomMaskKey
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EncoderOptions {
+  readonly role: Role
+  /**
+   * Split every outgoing data message into frames of at most this many payload bytes (before
+   * extensions). Default: no splitting.
+   */
+  readonly fragmentSize?: number
+  /** Masking keys for the client role. Default `randomMaskKey`. */
+  readonly maskKey?: MaskKeySource
+  /** Negotiated extensions, in negotiation order. */
+  readonly extensions?: ReadonlyArray<Extension>
+}
+
+/**
+ * The encoder's state: the options, the type of a message left unfinished, and the extensions'
+ * states.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EncoderState = Readonly<encoderInternal.EncoderState>
+
+/**
+ * One encoding step: the next state and the bytes to write, in order. Large server payloads are
+ * not copied: the header and the caller's payload come as separate chunks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Encoded {
+  readonly state: EncoderState
+  readonly bytes: ReadonlyArray<Uint8Array>
+}
+
+/**
+ * An encoder in its initial state.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const encoder: (options: EncoderOptions) => EncoderState = encoderInternal.make
+
+/**
+ * Encodes a data message or a piece of one: a string is sent as text (UTF-8), bytes as binary.
+ * With `fin` false the message stays open and later pieces go out as continuation frames; a piece
+ * of the other type before the message is finished is a `LocalProtocolError`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeMessage: (
+  state: EncoderState,
+  data: string | Uint8Array,
+  fin?: boolean
+) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodeMessage
+
+/**
+ * Encodes a ping (RFC 6455 §5.5.2); a payload over 125 bytes is a `LocalProtocolError`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodePing: (
+  state: EncoderState,
+  payload?: Uint8Array
+) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodePing
+
+/**
+ * Encodes a pong (RFC 6455 §5.5.3); a payload over 125 bytes is a `LocalProtocolError`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodePong: (
+  state: EncoderState,
+  payload?: Uint8Array
+) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodePong
+
+/**
+ * Encodes a close frame (RFC 6455 §5.5.1). Without a code, or with 1005, the payload is empty and
+ * a reason is a `LocalProtocolError`; any other code must satisfy `isValidCloseCode`. The reason
+ * is cut to 123 bytes of UTF-8 at a character boundary, as wsproto does.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeClose: (
+  state: EncoderState,
+  code?: number,
+  reason?: string
+) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodeClose
