@@ -1,0 +1,17 @@
+/**
+ * `npm run bench [filter]`: every workload on effect-wsproto and on ws, side by side in this one
+ * process. Ratios are ws time / effect-wsproto time: above 1 means effect-wsproto is faster.
+ * BENCH_TIME_MS sets the time per candidate (default 400).
+ */
+import * as FrameBench from "./frame.js"
+import { runRow } from "./harness.js"
+
+const filter = process.argv[2]
+
+console.log(`effect-wsproto benchmarks: Node ${process.version}, ${process.arch}`)
+console.log("MB/s counts payload bytes; ratios are reference time / candidate time (above 1: candidate faster)")
+for (const row of FrameBench.rows()) {
+  if (filter !== undefined && !row.name.includes(filter)) continue
+  await runRow(row)
+}
+if (FrameBench.drain() < 0) console.log("unreachable")
