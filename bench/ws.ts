@@ -39,9 +39,13 @@ export const plain: WsModules = load(false)
 /** ws with `bufferutil` (native mask and unmask). */
 export const withBufferutil: WsModules = load(true)
 
-/** A stand-in socket for ws's Sender: accepts and drops every write. */
+/**
+ * A stand-in socket for ws's Sender that drops every write. ws hands an unmasked text payload to
+ * the socket as a string, to be encoded there: this socket encodes it, as any transport must.
+ */
 export const nullSocket = {
-  write: (_chunk: unknown, callback?: () => void) => {
+  write: (chunk: string | Uint8Array, callback?: () => void) => {
+    if (typeof chunk === "string") Buffer.from(chunk, "utf8")
     callback?.()
     return true
   },

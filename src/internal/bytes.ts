@@ -1,6 +1,10 @@
 /**
- * Byte buffer helpers shared by the codecs.
+ * Byte buffer helpers shared by the codecs: Node's Buffer where it exists (no zero fill, pooled
+ * small allocations, native UTF-8 writes), standard typed arrays and TextEncoder elsewhere.
  */
+
+const NodeBuffer = typeof globalThis.Buffer === "function" ? globalThis.Buffer : undefined
+const textEncoder = new TextEncoder()
 
 /**
  * A new, uninitialised byte array: Node's `Buffer.allocUnsafe` where it exists (no zero fill, small
@@ -8,9 +12,32 @@
  *
  * @internal
  */
-export const allocUnsafe: (size: number) => Uint8Array = typeof globalThis.Buffer === "function"
-  ? (size) => globalThis.Buffer.allocUnsafe(size)
+export const allocUnsafe: (size: number) => Uint8Array = NodeBuffer !== undefined
+  ? (size) => NodeBuffer.allocUnsafe(size)
   : (size) => new Uint8Array(size)
+
+/**
+ * The length of a string's UTF-8 encoding.
+ *
+ * @internal
+ */
+export const utf8Length: (text: string) => number = NodeBuffer !== undefined
+  ? (text) => NodeBuffer.byteLength(text, "utf8")
+  : (text) => textEncoder.encode(text).length
+
+/**
+ * Writes a string's UTF-8 into `target` at `offset`, which must have room for all of it.
+ *
+ * @internal
+ */
+export const writeUtf8: (target: Uint8Array, text: string, offset: number) => void = NodeBuffer !== undefined
+  ? (target, text, offset) => {
+    if (NodeBuffer.isBuffer(target)) target.write(text, offset, "utf8")
+    else textEncoder.encodeInto(text, target.subarray(offset))
+  }
+  : (target, text, offset) => {
+    textEncoder.encodeInto(text, target.subarray(offset))
+  }
 
 /** @internal */
 export const EMPTY: Uint8Array = new Uint8Array(0)

@@ -257,16 +257,23 @@ const parseHeader = (s: DecoderState, bytes: Uint8Array, offset: number, availab
     }
   }
   const masked = (b1 & 0x80) !== 0
-  const headerLength = masked ? lengthEnd + 4 : lengthEnd
-  if (available < headerLength) return 0
-  const claimed = s.config.extensions.length === 0 ? 0 : inboundHeader(s, { fin, rsv, opcode, payloadLength } as InboundHeader)
-  if (claimed < 0) return 0
-  if ((rsv & ~claimed) !== 0) {
+  const extensions = s.config.extensions.length > 0
+  // Without extensions no RSV bit can be claimed, so both checks need no more bytes.
+  if (!extensions && rsv !== 0) {
     fail(s, "Reserved bit set unexpectedly", PROTOCOL_ERROR)
     return 0
   }
   if (masked !== (s.config.role === "server")) {
     fail(s, masked ? "client received unexpected masked frame" : "server received unexpected unmasked frame", PROTOCOL_ERROR)
+    return 0
+  }
+  const headerLength = masked ? lengthEnd + 4 : lengthEnd
+  if (available < headerLength) return 0
+  // Extension hooks see each header once, complete.
+  const claimed = extensions ? inboundHeader(s, { fin, rsv, opcode, payloadLength } as InboundHeader) : 0
+  if (claimed < 0) return 0
+  if ((rsv & ~claimed) !== 0) {
+    fail(s, "Reserved bit set unexpectedly", PROTOCOL_ERROR)
     return 0
   }
   if (payloadLength > s.config.maxFrameSize) {

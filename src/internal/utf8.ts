@@ -20,14 +20,79 @@ export const INVALID = -1
  * Validates and decodes `bytes` as a whole; `undefined` when they are not valid UTF-8.
  * A leading U+FEFF is kept (it is text, not a byte order mark, in a WebSocket message).
  *
+ * Short input, very long input and input that starts with ASCII goes to the native decoder.
+ * Other text goes through a
+ * validating decoder here that writes UTF-16 code units, which the native UTF-16 decoder turns
+ * into a string: together about twice as fast as native UTF-8 decoding of non-ASCII text in V8.
+ *
  * @internal
  */
 export const decodeComplete = (bytes: Uint8Array): string | undefined => {
+  const length = bytes.length
+  if (length >= JS_DECODE_MIN && length <= JS_DECODE_MAX && littleEndian) {
+    // Text that is not ASCII near its start rarely is further on: decode it here.
+    const probe = Math.min(length, ASCII_PROBE)
+    let i = 0
+    while (i < probe && bytes[i]! < 0x80) i++
+    if (i < probe) return decodeNonAscii(bytes, i)
+  }
   try {
     return fatalDecoder.decode(bytes)
   } catch {
     return undefined
   }
+}
+
+const JS_DECODE_MIN = 64
+const ASCII_PROBE = 64
+const JS_DECODE_MAX = 256 * 1024
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+const utf16Decoder = new TextDecoder("utf-16le", { ignoreBOM: true })
+let units = new Uint16Array(1024)
+
+/** RFC 3629 §3 and §4: decodes and validates; `start` is the first byte that is not ASCII. */
+const decodeNonAscii = (bytes: Uint8Array, start: number): string | undefined => {
+  const length = bytes.length
+  if (units.length < length) units = new Uint16Array(Math.max(length, units.length * 2))
+  const out = units
+  for (let i = 0; i < start; i++) out[i] = bytes[i]!
+  let o = start
+  let i = start
+  while (i < length) {
+    const lead = bytes[i]!
+    if (lead < 0x80) {
+      out[o++] = lead
+      i++
+    } else if (lead < 0xc2) {
+      return undefined
+    } else if (lead < 0xe0) {
+      if (i + 1 >= length) return undefined
+      const b1 = bytes[i + 1]!
+      if ((b1 & 0xc0) !== 0x80) return undefined
+      out[o++] = ((lead & 0x1f) << 6) | (b1 & 0x3f)
+      i += 2
+    } else if (lead < 0xf0) {
+      if (i + 2 >= length) return undefined
+      const b1 = bytes[i + 1]!
+      const b2 = bytes[i + 2]!
+      if (!validSecond(lead, b1) || (b2 & 0xc0) !== 0x80) return undefined
+      out[o++] = ((lead & 0x0f) << 12) | ((b1 & 0x3f) << 6) | (b2 & 0x3f)
+      i += 3
+    } else if (lead < 0xf5) {
+      if (i + 3 >= length) return undefined
+      const b1 = bytes[i + 1]!
+      const b2 = bytes[i + 2]!
+      const b3 = bytes[i + 3]!
+      if (!validSecond(lead, b1) || (b2 & 0xc0) !== 0x80 || (b3 & 0xc0) !== 0x80) return undefined
+      const codePoint = (((lead & 0x07) << 18) | ((b1 & 0x3f) << 12) | ((b2 & 0x3f) << 6) | (b3 & 0x3f)) - 0x10000
+      out[o++] = 0xd800 | (codePoint >>> 10)
+      out[o++] = 0xdc00 | (codePoint & 0x3ff)
+      i += 4
+    } else {
+      return undefined
+    }
+  }
+  return utf16Decoder.decode(out.subarray(0, o))
 }
 
 /** Length of the sequence a lead byte starts; 0 for bytes that can never start one. */
