@@ -258,23 +258,19 @@ const parseHeader = (s: DecoderState, bytes: Uint8Array, offset: number, availab
   }
   const masked = (b1 & 0x80) !== 0
   const extensions = s.config.extensions.length > 0
-  // Without extensions no RSV bit can be claimed, so both checks need no more bytes.
-  if (!extensions && rsv !== 0) {
-    fail(s, "Reserved bit set unexpectedly", PROTOCOL_ERROR)
-    return 0
-  }
-  if (masked !== (s.config.role === "server")) {
-    fail(s, masked ? "client received unexpected masked frame" : "server received unexpected unmasked frame", PROTOCOL_ERROR)
-    return 0
-  }
+  const wrongMasking = masked !== (s.config.role === "server")
+  // Without extensions both checks need no more bytes: fail before the masking key arrives.
+  if (!extensions && rsv !== 0) return failHeader(s, "Reserved bit set unexpectedly")
+  if (!extensions && wrongMasking) return failMasking(s, masked)
   const headerLength = masked ? lengthEnd + 4 : lengthEnd
   if (available < headerLength) return 0
-  // Extension hooks see each header once, complete.
-  const claimed = extensions ? inboundHeader(s, { fin, rsv, opcode, payloadLength } as InboundHeader) : 0
-  if (claimed < 0) return 0
-  if ((rsv & ~claimed) !== 0) {
-    fail(s, "Reserved bit set unexpectedly", PROTOCOL_ERROR)
-    return 0
+  let claimed = 0
+  if (extensions) {
+    // Extension hooks see each header once, complete, before the masking check (wsproto's order).
+    claimed = inboundHeader(s, { fin, rsv, opcode, payloadLength } as InboundHeader)
+    if (claimed < 0) return 0
+    if ((rsv & ~claimed) !== 0) return failHeader(s, "Reserved bit set unexpectedly")
+    if (wrongMasking) return failMasking(s, masked)
   }
   if (payloadLength > s.config.maxFrameSize) {
     fail(s, `Frame payload of ${payloadLength} bytes exceeds the limit of ${s.config.maxFrameSize}`, MESSAGE_TOO_BIG)
@@ -293,7 +289,7 @@ const parseHeader = (s: DecoderState, bytes: Uint8Array, offset: number, availab
     } else {
       s.message = opcode
     }
-    // Frames no extension transformed count against the message limit before their payload arrives.
+    // Frames no extension claimed are not transformed: they count against the limit at once.
     if (claimed === 0 && s.messageSize + payloadLength > s.config.maxMessageSize) {
       fail(s, `Message exceeds the limit of ${s.config.maxMessageSize} bytes`, MESSAGE_TOO_BIG)
       return 0
@@ -308,6 +304,14 @@ const parseHeader = (s: DecoderState, bytes: Uint8Array, offset: number, availab
   s.phase = PAYLOAD
   return headerLength
 }
+
+const failHeader = (s: DecoderState, message: string): number => {
+  fail(s, message, PROTOCOL_ERROR)
+  return 0
+}
+
+const failMasking = (s: DecoderState, masked: boolean): number =>
+  failHeader(s, masked ? "client received unexpected masked frame" : "server received unexpected unmasked frame")
 
 const readUint32 = (bytes: Uint8Array, offset: number): number =>
   ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0
