@@ -26,18 +26,56 @@ export const utf8Length: (text: string) => number = NodeBuffer !== undefined
   : (text) => textEncoder.encode(text).length
 
 /**
- * Writes a string's UTF-8 into `target` at `offset`, which must have room for all of it.
+ * Writes a string's UTF-8 into `target` at `offset`, which must have room for all of it, and
+ * returns how many bytes it wrote.
  *
  * @internal
  */
-export const writeUtf8: (target: Uint8Array, text: string, offset: number) => void = NodeBuffer !== undefined
-  ? (target, text, offset) => {
-    if (NodeBuffer.isBuffer(target)) target.write(text, offset, "utf8")
-    else textEncoder.encodeInto(text, target.subarray(offset))
+export const writeUtf8: (target: Uint8Array, text: string, offset: number) => number = NodeBuffer !== undefined
+  ? (target, text, offset) =>
+    NodeBuffer.isBuffer(target)
+      ? target.write(text, offset, "utf8")
+      : textEncoder.encodeInto(text, target.subarray(offset)).written
+  : (target, text, offset) => textEncoder.encodeInto(text, target.subarray(offset)).written
+
+const SLAB_SIZE = 64 * 1024
+let slab = allocUnsafe(SLAB_SIZE)
+let slabUsed = 0
+
+/**
+ * The largest room `slabRoom` hands out.
+ *
+ * @internal
+ */
+export const SLAB_ROOM_MAX = SLAB_SIZE / 8
+
+/**
+ * Room for up to `size` bytes (at most `SLAB_ROOM_MAX`) at the end of a shared slab, for output
+ * whose exact size is known only once written. Write at `slabOffset()`, then `slabCommit` the
+ * part used: only that part is taken from the slab. Views keep their slab alive, as Node's pool does.
+ *
+ * @internal
+ */
+export const slabRoom = (size: number): Uint8Array => {
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = allocUnsafe(SLAB_SIZE)
+    slabUsed = 0
   }
-  : (target, text, offset) => {
-    textEncoder.encodeInto(text, target.subarray(offset))
-  }
+  return slab
+}
+
+/** @internal */
+export const slabOffset = (): number => slabUsed
+
+/**
+ * Takes `[slabOffset(), end)` from the slab and returns the view `[start, end)`.
+ *
+ * @internal
+ */
+export const slabCommit = (start: number, end: number): Uint8Array => {
+  slabUsed = (end + 7) & ~7
+  return slab.subarray(start, end)
+}
 
 /** @internal */
 export const EMPTY: Uint8Array = new Uint8Array(0)

@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import { LocalProtocolError } from "../Errors.js"
 import type { Extension, OutboundFrame } from "../Extensions.js"
 import type * as Frame from "../Frame.js"
-import { allocUnsafe, EMPTY, utf8Length, writeUtf8 } from "./bytes.js"
+import { allocUnsafe, EMPTY, SLAB_ROOM_MAX, slabCommit, slabOffset, slabRoom, utf8Length, writeUtf8 } from "./bytes.js"
 import { isValidCloseCode, NO_STATUS_RCVD } from "./closeCode.js"
 import { maskInPlace, maskInto, packKey } from "./mask.js"
 
@@ -16,6 +16,9 @@ const BINARY = 0x2
 const CLOSE = 0x8
 const PING = 0x9
 const PONG = 0xa
+
+/** Text up to this many UTF-16 units is tried as ASCII, written by a JavaScript loop. */
+const SHORT_TEXT_MAX = 32
 
 /** Payloads up to this size are copied behind their header; larger ones are sent as they are. */
 const COPY_LIMIT = 16 * 1024
@@ -94,16 +97,16 @@ export const encodeMessage = (state: Readonly<EncoderState>, data: string | Uint
       })
     )
   }
-  const writer = new Writer(state)
+  const config = state.config
   const first = state.message === 0 ? opcode : CONTINUATION
-  const size = state.config.fragmentSize
-  if (
-    typeof data === "string" && data.length * 3 <= size && state.config.extensions.length === 0
-  ) {
-    writer.textFrame(fin, first, data)
-    return writer.result(fin ? 0 : opcode)
+  const message = fin ? 0 : opcode
+  const size = config.fragmentSize
+  if (config.extensions.length === 0 && (typeof data === "string" ? data.length * 3 : data.length) <= size) {
+    const bytes = typeof data === "string" ? [textFrame(config, fin, first, data)] : frame(config, fin, 0, first, data)
+    return Either.right({ state: next(state, message, state.extensionStates), bytes })
   }
   const payload = typeof data === "string" ? utf8Bytes(data) : data
+  const writer = new Writer(state)
   if (payload.length <= size) {
     writer.frame(fin, first, payload)
   } else {
@@ -113,8 +116,14 @@ export const encodeMessage = (state: Readonly<EncoderState>, data: string | Uint
       writer.frame(fin && last, offset === 0 ? first : CONTINUATION, payload.subarray(offset, offset + size))
     }
   }
-  return writer.result(fin ? 0 : opcode)
+  return writer.result(message)
 }
+
+/** The state after a step: the same object when nothing changed. */
+const next = (state: Readonly<EncoderState>, message: number, extensionStates: ReadonlyArray<unknown>) =>
+  message === state.message && extensionStates === state.extensionStates
+    ? state
+    : new EncoderState(state.config, message, extensionStates)
 
 /** @internal */
 export const encodePing = (state: Readonly<EncoderState>, payload: Uint8Array = EMPTY): Result =>
@@ -165,67 +174,7 @@ class Writer {
 
   result(message: number): Result {
     if (this.error !== undefined) return Either.left(this.error)
-    return Either.right({
-      state: new EncoderState(this.state.config, message, this.extensionStates),
-      bytes: this.bytes
-    })
-  }
-
-  /** A text frame whose UTF-8 is written straight behind its header (no extensions, no fragmentation). */
-  textFrame(fin: boolean, opcode: number, text: string): void {
-    const length = utf8Length(text)
-    const headerLength = this.headerLength(length)
-    const out = allocUnsafe(headerLength + length)
-    writeUtf8(out, text, headerLength)
-    this.writeHeader(out, 0, fin, 0, opcode, length)
-    this.bytes.push(out)
-  }
-
-  private headerLength(length: number): number {
-    return (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (this.state.config.role === "client" ? 4 : 0)
-  }
-
-  /**
-   * Writes a frame header at `start`. For the client role it also masks the payload behind it:
-   * `source` masked into place, or without `source` the bytes already there.
-   */
-  private writeHeader(
-    out: Uint8Array,
-    start: number,
-    fin: boolean,
-    rsv: number,
-    opcode: number,
-    length: number,
-    source?: Uint8Array
-  ): void {
-    const masked = this.state.config.role === "client"
-    out[start] = (fin ? 0x80 : 0) | (rsv << 4) | opcode
-    const maskBit = masked ? 0x80 : 0
-    let keyOffset = start + 2
-    if (length < 126) {
-      out[start + 1] = maskBit | length
-    } else if (length < 0x10000) {
-      out[start + 1] = maskBit | 126
-      out[start + 2] = length >>> 8
-      out[start + 3] = length & 0xff
-      keyOffset += 2
-    } else {
-      out[start + 1] = maskBit | 127
-      writeUint32(out, start + 2, Math.floor(length / 0x100000000))
-      writeUint32(out, start + 6, length >>> 0)
-      keyOffset += 8
-    }
-    if (masked) {
-      const keyBytes = this.state.config.maskKey()
-      out[keyOffset] = keyBytes[0]!
-      out[keyOffset + 1] = keyBytes[1]!
-      out[keyOffset + 2] = keyBytes[2]!
-      out[keyOffset + 3] = keyBytes[3]!
-      const payloadStart = keyOffset + 4
-      const key = packKey(out, keyOffset)
-      if (source === undefined) maskInPlace(out, payloadStart, payloadStart + length, key, 0)
-      else maskInto(source, 0, length, key, 0, out, payloadStart)
-    }
+    return Either.right({ state: next(this.state, message, this.extensionStates), bytes: this.bytes })
   }
 
   frame(fin: boolean, opcode: number, data: Uint8Array): void {
@@ -238,26 +187,11 @@ class Writer {
       rsv = outbound.rsv
       payload = outbound.payload
     }
-    const length = payload.length
-    if (opcode >= CLOSE && length > MAX_CONTROL_PAYLOAD) {
+    if (opcode >= CLOSE && payload.length > MAX_CONTROL_PAYLOAD) {
       this.error = new LocalProtocolError({ message: "payload too long for control frame" })
       return
     }
-    const headerLength = this.headerLength(length)
-    if (config.role === "server" && length > COPY_LIMIT) {
-      const header = allocUnsafe(headerLength)
-      this.writeHeader(header, 0, fin, rsv, opcode, length)
-      this.bytes.push(header, payload)
-      return
-    }
-    const out = allocUnsafe(headerLength + length)
-    if (config.role === "client") {
-      this.writeHeader(out, 0, fin, rsv, opcode, length, payload)
-    } else {
-      out.set(payload, headerLength)
-      this.writeHeader(out, 0, fin, rsv, opcode, length)
-    }
-    this.bytes.push(out)
+    this.bytes.push(...frame(config, fin, rsv, opcode, payload))
   }
 
   /** Runs the outbound hooks in reverse order, as wsproto does. */
@@ -279,6 +213,115 @@ class Writer {
     this.extensionStates = states
     return current
   }
+}
+
+const headerLength = (config: EncoderConfig, length: number): number =>
+  (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (config.role === "client" ? 4 : 0)
+
+/**
+ * Writes a frame header at `start` (RFC 6455 §5.2). For the client role it also masks the
+ * payload behind it (§5.3): `source` masked into place, or without `source` the bytes already there.
+ */
+const writeHeader = (
+  config: EncoderConfig,
+  out: Uint8Array,
+  start: number,
+  fin: boolean,
+  rsv: number,
+  opcode: number,
+  length: number,
+  source?: Uint8Array
+): void => {
+  const masked = config.role === "client"
+  out[start] = (fin ? 0x80 : 0) | (rsv << 4) | opcode
+  const maskBit = masked ? 0x80 : 0
+  let keyOffset = start + 2
+  if (length < 126) {
+    out[start + 1] = maskBit | length
+  } else if (length < 0x10000) {
+    out[start + 1] = maskBit | 126
+    out[start + 2] = length >>> 8
+    out[start + 3] = length & 0xff
+    keyOffset += 2
+  } else {
+    out[start + 1] = maskBit | 127
+    writeUint32(out, start + 2, Math.floor(length / 0x100000000))
+    writeUint32(out, start + 6, length >>> 0)
+    keyOffset += 8
+  }
+  if (masked) {
+    const keyBytes = config.maskKey()
+    out[keyOffset] = keyBytes[0]!
+    out[keyOffset + 1] = keyBytes[1]!
+    out[keyOffset + 2] = keyBytes[2]!
+    out[keyOffset + 3] = keyBytes[3]!
+    const payloadStart = keyOffset + 4
+    const key = packKey(out, keyOffset)
+    if (source === undefined) maskInPlace(out, payloadStart, payloadStart + length, key, 0)
+    else maskInto(source, 0, length, key, 0, out, payloadStart)
+  }
+}
+
+/** A frame of bytes: one chunk, or for a large server payload the header and the payload uncopied. */
+const frame = (config: EncoderConfig, fin: boolean, rsv: number, opcode: number, payload: Uint8Array) => {
+  const length = payload.length
+  const header = headerLength(config, length)
+  if (config.role === "server" && length > COPY_LIMIT) {
+    const out = allocUnsafe(header)
+    writeHeader(config, out, 0, fin, rsv, opcode, length)
+    return [out, payload]
+  }
+  const out = allocUnsafe(header + length)
+  if (config.role === "client") {
+    writeHeader(config, out, 0, fin, rsv, opcode, length, payload)
+  } else {
+    out.set(payload, header)
+    writeHeader(config, out, 0, fin, rsv, opcode, length)
+  }
+  return [out]
+}
+
+/** Writes `text` at `offset` if it is ASCII (its UTF-8 is then its code units); false otherwise. */
+const writeAscii = (out: Uint8Array, text: string, offset: number): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit >= 0x80) return false
+    out[offset + i] = unit
+  }
+  return true
+}
+
+/**
+ * A text frame with its UTF-8 written straight behind its header. Short ASCII text is written by
+ * a loop here, long text is sized first. Text in between is written into slab room for its worst case (3 bytes per UTF-16 unit)
+ * and the header placed in front of it, since sizing non-ASCII text costs about as much as
+ * writing it.
+ */
+const textFrame = (config: EncoderConfig, fin: boolean, opcode: number, text: string): Uint8Array => {
+  if (text.length <= SHORT_TEXT_MAX) {
+    const header = headerLength(config, text.length)
+    const out = allocUnsafe(header + text.length)
+    if (writeAscii(out, text, header)) {
+      writeHeader(config, out, 0, fin, 0, opcode, text.length)
+      return out
+    }
+  }
+  const worst = text.length * 3
+  const room = headerLength(config, worst)
+  if (room + worst > SLAB_ROOM_MAX) {
+    const length = utf8Length(text)
+    const header = headerLength(config, length)
+    const out = allocUnsafe(header + length)
+    writeUtf8(out, text, header)
+    writeHeader(config, out, 0, fin, 0, opcode, length)
+    return out
+  }
+  const slab = slabRoom(room + worst)
+  const payloadStart = slabOffset() + room
+  const length = writeUtf8(slab, text, payloadStart)
+  const start = payloadStart - headerLength(config, length)
+  writeHeader(config, slab, start, fin, 0, opcode, length)
+  return slabCommit(start, payloadStart + length)
 }
 
 const writeUint32 = (bytes: Uint8Array, offset: number, value: number): void => {
