@@ -13,9 +13,6 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 /** @internal */
 export const EMPTY_CARRY = 0
 
-/** @internal */
-export const INVALID = -1
-
 /**
  * Validates and decodes `bytes` as a whole; `undefined` when they are not valid UTF-8.
  * A leading U+FEFF is kept (it is text, not a byte order mark, in a WebSocket message).
