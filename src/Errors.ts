@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type { Event } from "./Events.js"
 
 /**
  * The caller asked for something that is impossible in the current state or forbidden by
@@ -23,7 +24,9 @@ export class LocalProtocolError extends Data.TaggedError("LocalProtocolError")<{
 /**
  * The peer broke the protocol. `closeCode` is the RFC 6455 §7.4.1 status code to close the
  * connection with: 1002 for a protocol violation, 1007 for invalid UTF-8 or payload data, 1009
- * for a message or frame over the configured limits, or a code chosen by an extension.
+ * for a message or frame over the configured limits, or a code chosen by an extension (1002 for
+ * handshake failures, where no connection was opened). `eventHint` is the event to send in answer:
+ * during the handshake the `RejectConnection` a server should respond with (400, 426 or 431).
  *
  * @since 0.1.0
  * @category errors
@@ -31,4 +34,5 @@ export class LocalProtocolError extends Data.TaggedError("LocalProtocolError")<{
 export class RemoteProtocolError extends Data.TaggedError("RemoteProtocolError")<{
   readonly message: string
   readonly closeCode: number
+  readonly eventHint?: Event
 }> {}

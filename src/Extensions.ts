@@ -1,7 +1,7 @@
 /**
- * The extension interface (RFC 6455 §9): how an extension such as permessage-deflate takes part
- * in framing. The frame codec calls these hooks for every frame and knows nothing about any
- * particular extension.
+ * The extension interface (RFC 6455 §9): how an extension such as permessage-deflate is negotiated
+ * in the opening handshake and takes part in framing. The handshake and the frame codec call these
+ * hooks and know nothing about any particular extension.
  *
  * Hooks are pure functions over the extension's own state, which the codec keeps beside its own:
  * `init` gives the state for a new connection, and every hook returns the next one. An extension
@@ -50,7 +50,7 @@ export interface OutboundFrame {
  * @since 0.1.0
  * @category models
  */
-export interface Extension<S = any> {
+export interface Extension<S = any> extends Negotiation {
   /** The extension token, as in `Sec-WebSocket-Extensions` (RFC 6455 §9.1). */
   readonly name: string
   /** The state for a new connection in the given role. */
@@ -73,4 +73,174 @@ export interface Extension<S = any> {
   ) => readonly [S, Uint8Array | undefined] | RemoteProtocolError
   /** Transforms every frame before it is sent, control frames too, and may set RSV bits. */
   readonly outbound?: (state: S, frame: OutboundFrame) => readonly [S, OutboundFrame] | LocalProtocolError
+}
+
+/**
+ * An extension parameter (RFC 6455 §9.1): `name` or `name=value`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Parameter {
+  readonly name: string
+  readonly value: string | undefined
+}
+
+/**
+ * What a server's `accept` returns for an offer it takes: the extension as configured for this
+ * connection, and the parameters to answer with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Accepted {
+  readonly extension: Extension
+  readonly parameters: ReadonlyArray<Parameter>
+}
+
+/**
+ * The negotiation hooks of an extension (RFC 6455 §9.1), beside its framing hooks. An extension
+ * without `offer` is never offered by a client; without `accept` it declines every offer; without
+ * `finalize` a client takes the server's answer as it is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Negotiation {
+  /** Client: the parameters to offer (empty for the bare name), or `undefined` not to offer. */
+  readonly offer?: () => ReadonlyArray<Parameter> | undefined
+  /** Server: one offer's parameters; the agreed extension and answer, or `undefined` to decline. */
+  readonly accept?: (parameters: ReadonlyArray<Parameter>) => Accepted | undefined
+  /** Client: the server's answer; the agreed extension, or why the answer is unacceptable. */
+  readonly finalize?: (parameters: ReadonlyArray<Parameter>) => Extension | string
+}
+
+/**
+ * One element of a `Sec-WebSocket-Extensions` header, parsed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Element {
+  readonly name: string
+  readonly parameters: ReadonlyArray<Parameter>
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** Splits at `separator` outside quoted strings. */
+const splitOutsideQuotes = (text: string, separator: string): Array<string> => {
+  const parts: Array<string> = []
+  let start = 0
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (quoted && c === "\\") i++
+    else if (c === "\"") quoted = !quoted
+    else if (c === separator && !quoted) {
+      parts.push(text.slice(start, i))
+      start = i + 1
+    }
+  }
+  parts.push(text.slice(start))
+  return parts
+}
+
+const unquote = (value: string): string | undefined => {
+  if (!value.startsWith("\"")) return value
+  if (value.length < 2 || !value.endsWith("\"")) return undefined
+  return value.slice(1, -1).replace(/\\(.)/g, "$1")
+}
+
+/**
+ * Parses one extension element, `name; param; param=value; param="value"`; `undefined` when it
+ * does not follow RFC 6455 §9.1 (quoted values must be tokens once unquoted).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseElement = (element: string): Element | undefined => {
+  const [name, ...rest] = splitOutsideQuotes(element, ";").map((part) => part.trim())
+  if (name === undefined || !TOKEN.test(name)) return undefined
+  const parameters: Array<Parameter> = []
+  for (const part of rest) {
+    const equals = part.indexOf("=")
+    const key = (equals < 0 ? part : part.slice(0, equals)).trim()
+    if (!TOKEN.test(key)) return undefined
+    if (equals < 0) {
+      parameters.push({ name: key, value: undefined })
+      continue
+    }
+    const value = unquote(part.slice(equals + 1).trim())
+    if (value === undefined || !TOKEN.test(value)) return undefined
+    parameters.push({ name: key, value })
+  }
+  return { name, parameters }
+}
+
+/**
+ * Writes an extension element: `name; param; param=value`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const formatElement = (name: string, parameters: ReadonlyArray<Parameter>): string =>
+  [name, ...parameters.map((p) => (p.value === undefined ? p.name : `${p.name}=${p.value}`))].join("; ")
+
+/**
+ * A server's side of the negotiation (RFC 6455 §9.1): goes through the offers in order and takes,
+ * for each supported extension, the first offer it accepts; malformed offers are declined.
+ * Returns the agreed extensions, in the order of the answer, and the `Sec-WebSocket-Extensions`
+ * value to answer with (`undefined` when nothing was agreed).
+ *
+ * @since 0.1.0
+ * @category negotiation
+ */
+export const serverNegotiate = (
+  offers: ReadonlyArray<string>,
+  supported: ReadonlyArray<Extension>
+): { readonly extensions: ReadonlyArray<Extension>; readonly header: string | undefined } => {
+  const agreed: Array<Extension> = []
+  const answer: Array<string> = []
+  const done = new Set<Extension>()
+  for (const offer of offers) {
+    const element = parseElement(offer)
+    if (element === undefined) continue
+    const extension = supported.find((e) => e.name === element.name && !done.has(e))
+    if (extension?.accept === undefined) continue
+    const accepted = extension.accept(element.parameters)
+    if (accepted === undefined) continue
+    done.add(extension)
+    agreed.push(accepted.extension)
+    answer.push(formatElement(element.name, accepted.parameters))
+  }
+  return { extensions: agreed, header: answer.length === 0 ? undefined : answer.join(", ") }
+}
+
+/**
+ * A client's side of the negotiation: every element the server answered with must name an
+ * extension the client offered, at most once, with parameters its `finalize` takes. Returns the
+ * agreed extensions in the order of the answer, or why the answer is unacceptable.
+ *
+ * @since 0.1.0
+ * @category negotiation
+ */
+export const clientNegotiate = (
+  answer: ReadonlyArray<string>,
+  offered: ReadonlyArray<Extension>
+): ReadonlyArray<Extension> | string => {
+  const agreed: Array<Extension> = []
+  const used = new Set<string>()
+  for (const text of answer) {
+    const element = parseElement(text)
+    if (element === undefined) return `malformed extension ${JSON.stringify(text)}`
+    const extension = offered.find((e) => e.name === element.name)
+    if (extension === undefined) return `unrecognized extension ${element.name}`
+    if (used.has(element.name)) return `extension ${element.name} accepted twice`
+    used.add(element.name)
+    const finalized = extension.finalize === undefined ? extension : extension.finalize(element.parameters)
+    if (typeof finalized === "string") return `extension ${element.name}: ${finalized}`
+    agreed.push(finalized)
+  }
+  return agreed
 }

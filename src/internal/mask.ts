@@ -8,6 +8,8 @@
  * through an `Int32Array` (signed, so V8 keeps every word a small integer).
  */
 
+import * as Base64 from "./base64.js"
+
 const keyBytes = new Uint8Array(4)
 const keyWord = new Int32Array(keyBytes.buffer)
 
@@ -22,7 +24,7 @@ const KERNEL_BASE64 =
   "AGFzbQEAAAABBwFgA39/fwADAgEABQMBAAEHEAIGbWVtb3J5AgADeG9yAAAKbwFtAgF/AXsgAv0RIQQgACABQUBxaiEDAkADQCAAIANPDQEgACAA/QAEACAE/VH9CwQAIAAgAP0ABBAgBP1R/QsEECAAIAD9AAQgIAT9Uf0LBCAgACAA/QAEMCAE/VH9CwQwIABBwABqIQAMAAsLCw=="
 
 /** @internal */
-export const kernelBytes = (): Uint8Array => Uint8Array.from(atob(KERNEL_BASE64), (c) => c.charCodeAt(0))
+export const kernelBytes = (): Uint8Array => Base64.decode(KERNEL_BASE64)
 
 interface Kernel {
   readonly memory: Uint8Array

@@ -1,0 +1,442 @@
+/**
+ * HTTP/1.1 message heads and bodies, as much as the WebSocket opening handshake needs (RFC 9112,
+ * RFC 9110): an incremental, bounded reader of request and response heads, the body framings of a
+ * response (Content-Length, chunked, until close), and serialisers that refuse what must not reach
+ * the wire. Heads are read as Latin-1: one character per byte.
+ */
+import type { Headers } from "../Events.js"
+
+/** @internal */
+export interface Limits {
+  readonly maxHeadSize: number
+  readonly maxHeaders: number
+}
+
+/** @internal */
+export interface RequestHead {
+  readonly method: string
+  readonly target: string
+  readonly versionMinor: number
+  readonly headers: Headers
+}
+
+/** @internal */
+export interface ResponseHead {
+  readonly statusCode: number
+  readonly reason: string
+  readonly versionMinor: number
+  readonly headers: Headers
+}
+
+/**
+ * Why a head could not be read: `tooLarge` answers 431 (RFC 6585 §5), `malformed` 400.
+ *
+ * @internal
+ */
+export interface HeadFailure {
+  readonly _tag: "HeadFailure"
+  readonly reason: "tooLarge" | "malformed"
+  readonly message: string
+}
+
+const failure = (reason: HeadFailure["reason"], message: string): HeadFailure => ({
+  _tag: "HeadFailure",
+  reason,
+  message
+})
+
+// ---------------------------------------------------------------------------------------------
+// Collecting the bytes of a head
+
+/** Received chunks, newest first, so that adding one costs the same however many came before. */
+interface Pieces {
+  readonly head: Uint8Array
+  readonly tail: Pieces | undefined
+}
+
+/**
+ * The bytes of a head received so far. `matched` counts how much of CR LF CR LF the last bytes
+ * form, so the end is found however the head is split.
+ *
+ * @internal
+ */
+export interface HeadBuffer {
+  readonly pieces: Pieces | undefined
+  readonly size: number
+  readonly matched: number
+}
+
+/** @internal */
+export const emptyHeadBuffer: HeadBuffer = { pieces: undefined, size: 0, matched: 0 }
+
+const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a]
+
+/** @internal */
+export type Collected =
+  | { readonly _tag: "More"; readonly buffer: HeadBuffer }
+  | { readonly _tag: "Head"; readonly head: Uint8Array; readonly rest: Uint8Array }
+  | HeadFailure
+
+/**
+ * Adds a chunk; returns the complete head (terminator included) and the bytes after it, once the
+ * blank line has arrived.
+ *
+ * @internal
+ */
+export const collectHead = (buffer: HeadBuffer, chunk: Uint8Array, limits: Limits): Collected => {
+  let matched = buffer.matched
+  let end = -1
+  for (let i = 0; i < chunk.length; i++) {
+    const byte = chunk[i]!
+    if (byte === TERMINATOR[matched]) matched++
+    else matched = byte === 0x0d ? 1 : 0
+    if (matched === 4) {
+      end = i + 1
+      break
+    }
+  }
+  const size = buffer.size + (end < 0 ? chunk.length : end)
+  if (size > limits.maxHeadSize) {
+    return failure("tooLarge", `HTTP head larger than ${limits.maxHeadSize} bytes`)
+  }
+  if (end < 0) {
+    return { _tag: "More", buffer: { pieces: { head: chunk, tail: buffer.pieces }, size, matched } }
+  }
+  const head = new Uint8Array(size)
+  let offset = size - end
+  head.set(chunk.subarray(0, end), offset)
+  for (let p = buffer.pieces; p !== undefined; p = p.tail) {
+    offset -= p.head.length
+    head.set(p.head, offset)
+  }
+  return { _tag: "Head", head, rest: chunk.subarray(end) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing a head
+
+const latin1 = (bytes: Uint8Array): string => {
+  let text = ""
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096))
+  }
+  return text
+}
+
+/** RFC 9110 §5.6.2: token characters. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** RFC 9110 §5.5: field values are visible characters, SP, HTAB and obs-text; no CTL. */
+const INVALID_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
+
+/** @internal */
+export const isToken = (text: string): boolean => TOKEN.test(text)
+
+const splitLines = (head: Uint8Array): Array<string> | HeadFailure => {
+  const text = latin1(head.subarray(0, head.length - 4))
+  const lines = text.split("\r\n")
+  for (const line of lines) {
+    if (line.includes("\r") || line.includes("\n")) return failure("malformed", "bare CR or LF in HTTP head")
+  }
+  return lines
+}
+
+const parseHeaders = (lines: ReadonlyArray<string>, limits: Limits): Headers | HeadFailure => {
+  if (lines.length > limits.maxHeaders) {
+    return failure("tooLarge", `more than ${limits.maxHeaders} header fields`)
+  }
+  const headers: Array<readonly [string, string]> = []
+  for (const line of lines) {
+    // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is rejected.
+    if (line.startsWith(" ") || line.startsWith("\t")) return failure("malformed", "obsolete line folding in HTTP head")
+    const colon = line.indexOf(":")
+    const name = colon < 0 ? "" : line.slice(0, colon)
+    // RFC 9112 §5.1: no whitespace between the field name and the colon.
+    if (!isToken(name)) return failure("malformed", `invalid header field ${JSON.stringify(line.slice(0, 64))}`)
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "")
+    if (INVALID_VALUE.test(value)) return failure("malformed", `invalid value in header field ${name}`)
+    headers.push([name, value])
+  }
+  return headers
+}
+
+const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/
+const STATUS_LINE = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/
+
+/** RFC 9112 §3.2: a request target is visible ASCII. */
+const TARGET = /^[\x21-\x7e]+$/
+
+/**
+ * Parses a complete request head (RFC 9112 §3).
+ *
+ * @internal
+ */
+export const parseRequest = (head: Uint8Array, limits: Limits): RequestHead | HeadFailure => {
+  const lines = splitLines(head)
+  if (!Array.isArray(lines)) return lines
+  const match = REQUEST_LINE.exec(lines[0] ?? "")
+  if (match === null || !isToken(match[1]!) || !TARGET.test(match[2]!) || match[3] !== "1") {
+    return failure("malformed", `invalid request line ${JSON.stringify((lines[0] ?? "").slice(0, 64))}`)
+  }
+  const headers = parseHeaders(lines.slice(1), limits)
+  if (!Array.isArray(headers)) return headers as HeadFailure
+  return { method: match[1]!, target: match[2]!, versionMinor: Number(match[4]), headers }
+}
+
+/**
+ * Parses a complete response head (RFC 9112 §4).
+ *
+ * @internal
+ */
+export const parseResponse = (head: Uint8Array, limits: Limits): ResponseHead | HeadFailure => {
+  const lines = splitLines(head)
+  if (!Array.isArray(lines)) return lines
+  const match = STATUS_LINE.exec(lines[0] ?? "")
+  if (match === null || match[1] !== "1" || INVALID_VALUE.test(match[4] ?? "")) {
+    return failure("malformed", `invalid status line ${JSON.stringify((lines[0] ?? "").slice(0, 64))}`)
+  }
+  const headers = parseHeaders(lines.slice(1), limits)
+  if (!Array.isArray(headers)) return headers as HeadFailure
+  return { statusCode: Number(match[3]), reason: match[4] ?? "", versionMinor: Number(match[2]), headers }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading header fields
+
+/**
+ * Every value of a header field (names compare case-insensitively), in order.
+ *
+ * @internal
+ */
+export const values = (headers: Headers, name: string): Array<string> => {
+  const lower = name.toLowerCase()
+  const found: Array<string> = []
+  for (const [key, value] of headers) if (key.toLowerCase() === lower) found.push(value)
+  return found
+}
+
+/**
+ * The elements of a comma-separated list field (RFC 9110 §5.6.1) across all its lines, trimmed,
+ * empty elements dropped. Commas inside quoted strings do not split.
+ *
+ * @internal
+ */
+export const listValues = (headers: Headers, name: string): Array<string> => {
+  const elements: Array<string> = []
+  for (const value of values(headers, name)) {
+    for (const element of splitList(value)) if (element !== "") elements.push(element)
+  }
+  return elements
+}
+
+/**
+ * Splits a field value at commas outside quoted strings (RFC 9110 §5.6.1, §5.6.4), trimming each
+ * element.
+ *
+ * @internal
+ */
+export const splitList = (value: string): Array<string> => {
+  const elements: Array<string> = []
+  let start = 0
+  let quoted = false
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]
+    if (quoted && c === "\\") i++
+    else if (c === "\"") quoted = !quoted
+    else if (c === "," && !quoted) {
+      elements.push(value.slice(start, i).trim())
+      start = i + 1
+    }
+  }
+  elements.push(value.slice(start).trim())
+  return elements
+}
+
+/**
+ * Whether a list field holds a token, case-insensitively (`Connection: keep-alive, Upgrade`).
+ *
+ * @internal
+ */
+export const hasToken = (headers: Headers, name: string, token: string): boolean =>
+  listValues(headers, name).some((element) => element.toLowerCase() === token)
+
+// ---------------------------------------------------------------------------------------------
+// Response bodies (RFC 9112 §6)
+
+/** @internal */
+export type BodyState =
+  | { readonly _tag: "Length"; readonly remaining: number }
+  | { readonly _tag: "Chunked"; readonly phase: ChunkPhase; readonly remaining: number; readonly line: string }
+  | { readonly _tag: "UntilClose" }
+  | { readonly _tag: "Done" }
+
+type ChunkPhase = "size" | "data" | "dataEnd" | "trailer"
+
+/** The longest chunk-size or trailer line accepted. */
+const MAX_LINE = 4096
+
+/**
+ * How a response's body is delimited (RFC 9112 §6.3), or why it cannot be read.
+ *
+ * @internal
+ */
+export const bodyFraming = (head: ResponseHead): BodyState | HeadFailure => {
+  const status = head.statusCode
+  if (status < 200 || status === 204 || status === 304) return { _tag: "Done" }
+  const codings = listValues(head.headers, "transfer-encoding")
+  if (codings.length > 0) {
+    return codings[codings.length - 1]!.toLowerCase() === "chunked"
+      ? { _tag: "Chunked", phase: "size", remaining: 0, line: "" }
+      : { _tag: "UntilClose" }
+  }
+  const lengths = new Set(listValues(head.headers, "content-length"))
+  if (lengths.size === 0) return { _tag: "UntilClose" }
+  const [length] = lengths
+  if (lengths.size > 1 || !/^\d{1,15}$/.test(length!)) return failure("malformed", "invalid Content-Length")
+  const remaining = Number(length)
+  return remaining === 0 ? { _tag: "Done" } : { _tag: "Length", remaining }
+}
+
+/** @internal */
+export type BodyStep =
+  | { readonly _tag: "Body"; readonly state: BodyState; readonly data: ReadonlyArray<Uint8Array> }
+  | HeadFailure
+
+/**
+ * Reads body bytes; the state is `Done` once the body is complete (bytes after it are ignored).
+ *
+ * @internal
+ */
+export const readBody = (state: BodyState, chunk: Uint8Array): BodyStep => {
+  switch (state._tag) {
+    case "Done":
+      return { _tag: "Body", state, data: [] }
+    case "UntilClose":
+      return { _tag: "Body", state, data: chunk.length > 0 ? [chunk] : [] }
+    case "Length": {
+      const take = Math.min(state.remaining, chunk.length)
+      const remaining = state.remaining - take
+      return {
+        _tag: "Body",
+        state: remaining === 0 ? { _tag: "Done" } : { _tag: "Length", remaining },
+        data: take > 0 ? [chunk.subarray(0, take)] : []
+      }
+    }
+    case "Chunked":
+      return readChunked(state, chunk)
+  }
+}
+
+/** RFC 9112 §7.1: chunk-size [ext] CRLF, data CRLF, …, last-chunk, trailers, CRLF. */
+const readChunked = (start: Extract<BodyState, { _tag: "Chunked" }>, chunk: Uint8Array): BodyStep => {
+  let phase = start.phase
+  let remaining = start.remaining
+  let line = start.line
+  const data: Array<Uint8Array> = []
+  let i = 0
+  while (i < chunk.length) {
+    if (phase === "data") {
+      const take = Math.min(remaining, chunk.length - i)
+      data.push(chunk.subarray(i, i + take))
+      i += take
+      remaining -= take
+      if (remaining === 0) phase = "dataEnd"
+      continue
+    }
+    // The other phases read lines.
+    const byte = chunk[i++]!
+    if (byte !== 0x0a) {
+      line += String.fromCharCode(byte)
+      if (line.length > MAX_LINE) return failure("malformed", "chunked body line too long")
+      continue
+    }
+    if (!line.endsWith("\r")) return failure("malformed", "bare LF in chunked body")
+    const text = line.slice(0, -1)
+    line = ""
+    if (phase === "dataEnd") {
+      if (text !== "") return failure("malformed", "chunk data longer than its size")
+      phase = "size"
+    } else if (phase === "size") {
+      const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(text)
+      if (size === null) return failure("malformed", "invalid chunk size")
+      remaining = parseInt(size[1]!, 16)
+      phase = remaining === 0 ? "trailer" : "data"
+    } else if (text === "") {
+      return { _tag: "Body", state: { _tag: "Done" }, data }
+    }
+  }
+  return { _tag: "Body", state: { _tag: "Chunked", phase, remaining, line }, data }
+}
+
+/**
+ * Whether the end of the input may end the body here: only a body delimited by the close.
+ *
+ * @internal
+ */
+export const endsAtClose = (state: BodyState): boolean => state._tag === "UntilClose" || state._tag === "Done"
+
+// ---------------------------------------------------------------------------------------------
+// Serialising heads
+
+/**
+ * Why a head cannot be written: a name that is not a token, or a value or target with CR, LF,
+ * NUL or another control character, or a character that is not Latin-1 (no header injection).
+ *
+ * @internal
+ */
+export const checkHeaders = (headers: Headers): string | undefined => {
+  for (const [name, value] of headers) {
+    if (!isToken(name)) return `invalid header name ${JSON.stringify(name)}`
+    if (INVALID_VALUE.test(value) || /[^\x00-\xff]/.test(value)) {
+      return `invalid value for header ${name}: ${JSON.stringify(value)}`
+    }
+  }
+  return undefined
+}
+
+const encodeLatin1 = (text: string): Uint8Array => {
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+  return bytes
+}
+
+const head = (startLine: string, headers: Headers): Uint8Array => {
+  let text = `${startLine}\r\n`
+  for (const [name, value] of headers) text += `${name}: ${value}\r\n`
+  return encodeLatin1(`${text}\r\n`)
+}
+
+/**
+ * A request head; the caller has checked the headers and the target.
+ *
+ * @internal
+ */
+export const serializeRequest = (method: string, target: string, headers: Headers): Uint8Array =>
+  head(`${method} ${target} HTTP/1.1`, headers)
+
+/**
+ * A response head; the caller has checked the headers.
+ *
+ * @internal
+ */
+export const serializeResponse = (statusCode: number, reason: string, headers: Headers): Uint8Array =>
+  head(`HTTP/1.1 ${statusCode} ${reason}`, headers)
+
+/**
+ * One chunk of a chunked body (RFC 9112 §7.1); the empty chunk ends the body.
+ *
+ * @internal
+ */
+export const serializeChunk = (data: Uint8Array): Uint8Array => {
+  if (data.length === 0) return encodeLatin1("0\r\n\r\n")
+  const size = encodeLatin1(`${data.length.toString(16)}\r\n`)
+  const out = new Uint8Array(size.length + data.length + 2)
+  out.set(size)
+  out.set(data, size.length)
+  out[out.length - 2] = 0x0d
+  out[out.length - 1] = 0x0a
+  return out
+}
+
+/** @internal */
+export const isValidTarget = (target: string): boolean => TARGET.test(target)
