@@ -4,14 +4,15 @@
  * BENCH_TIME_MS sets the time per candidate (default 400).
  */
 import * as FrameBench from "./frame.js"
+import * as HandshakeBench from "./handshake.js"
 import { runRow } from "./harness.js"
 
 const filter = process.argv[2]
 
 console.log(`effect-wsproto benchmarks: Node ${process.version}, ${process.arch}`)
 console.log("MB/s counts payload bytes; ratios are reference time / candidate time (above 1: candidate faster)")
-for (const row of FrameBench.rows()) {
+for (const row of [...FrameBench.rows(), ...HandshakeBench.rows()]) {
   if (filter !== undefined && !row.name.includes(filter)) continue
   await runRow(row)
 }
-if (FrameBench.drain() < 0) console.log("unreachable")
+if (FrameBench.drain() + HandshakeBench.drain() < 0) console.log("unreachable")

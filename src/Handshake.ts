@@ -1,6 +1,6 @@
 /**
- * The opening handshake (RFC 6455 §4) over HTTP/1.1, client and server, as a pure reducer and as
- * wsproto's `H11Handshake` class.
+ * The opening handshake (RFC 6455 §4) over HTTP/1.1, client and server, as a pure reducer
+ * (wsproto's `H11Handshake` class over it is in `H11Handshake`).
  *
  * The reducer: `send(state, event)` gives the bytes to write (or a `LocalProtocolError`),
  * `receive(state, bytes | null)` gives the events the bytes complete (or a `RemoteProtocolError`
@@ -10,11 +10,10 @@
  *
  * @since 0.1.0
  */
-import * as Either from "effect/Either"
-import { ConnectionState, ConnectionType, stateName } from "./ConnectionState.js"
+import type * as Either from "effect/Either"
+import type { ConnectionType } from "./ConnectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
-import type { Extension } from "./Extensions.js"
 import * as internal from "./internal/handshake.js"
 
 /**
@@ -113,74 +112,3 @@ export const initiateUpgradeConnection: (
  * @category utils
  */
 export const acceptToken: (key: string) => string = internal.acceptToken
-
-/**
- * wsproto's `H11Handshake`: a holder of the reducer's state with wsproto's methods. `send` and
- * `initiateUpgradeConnection` throw `LocalProtocolError`, `receiveData` throws
- * `RemoteProtocolError`; events queue until `events()` drains them.
- *
- * @since 0.1.0
- * @category classes
- */
-export class H11Handshake {
-  #state: HandshakeState
-  #pending: Array<Events.Event> = []
-
-  constructor(connectionType: ConnectionType, options: Omit<HandshakeOptions, "connectionType"> = {}) {
-    this.#state = internal.make({ ...options, connectionType })
-  }
-
-  /** The current state: CONNECTING, OPEN, REJECTING or CLOSED. */
-  get state(): ConnectionState {
-    return this.#state.state
-  }
-
-  /** Once OPEN: the agreed extensions, subprotocol and the bytes after the handshake. */
-  get handshakeState(): HandshakeState {
-    return this.#state
-  }
-
-  /** The extensions agreed on (empty until OPEN). */
-  get extensions(): ReadonlyArray<Extension> {
-    return this.#state.extensions
-  }
-
-  /** The bytes that followed the handshake in the same reads: the first frames. */
-  get trailingData(): Uint8Array {
-    return this.#state.trailing
-  }
-
-  send(event: Events.Event): Uint8Array {
-    const result = internal.send(this.#state, event)
-    if (Either.isLeft(result)) throw result.left
-    this.#state = result.right.state
-    return result.right.bytes
-  }
-
-  receiveData(data: Uint8Array | null): void {
-    this.#apply(internal.receive(this.#state, data))
-  }
-
-  initiateUpgradeConnection(headers: Events.Headers, path: string): void {
-    const result = internal.initiateUpgradeConnection(this.#state, headers, path)
-    if (Either.isLeft(result)) throw result.left
-    this.#apply(result.right)
-  }
-
-  *events(): Generator<Events.Event, void, undefined> {
-    while (this.#pending.length > 0) yield this.#pending.shift()!
-  }
-
-  toString(): string {
-    return `H11Handshake(client=${this.#state.config.connectionType === ConnectionType.CLIENT}, state=${
-      stateName(this.#state.state)
-    })`
-  }
-
-  #apply(received: Received): void {
-    if (received.error !== undefined) throw received.error
-    this.#state = received.state
-    this.#pending.push(...received.events)
-  }
-}
-

@@ -23,8 +23,12 @@ const KEY = /^[A-Za-z0-9+/]{22}==$/
 const WEBSOCKET_VERSION = "13"
 
 /** @internal */
-export const acceptToken = (key: string): string =>
-  Base64.encode(sha1(Uint8Array.from(key + ACCEPT_GUID, (c) => c.charCodeAt(0) & 0xff)))
+export const acceptToken = (key: string): string => {
+  const text = key + ACCEPT_GUID
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+  return Base64.encode(sha1(bytes))
+}
 
 /** @internal */
 export const randomNonce = (): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(16))
@@ -301,7 +305,7 @@ export const receive = (s: HandshakeState, data: Uint8Array | null): Received =>
     // Frames a client sent before the 101 arrived: kept for the connection.
     const size = s.trailing.length + data.length
     if (size > s.config.limits.maxHeadSize) {
-      return remote(s, "Too much data before the handshake completed", new Events.RejectConnection())
+      return remote(s, "Too much data before the handshake completed", new Events.RejectConnection({}, true))
     }
     return received({ ...s, trailing: concat([s.trailing, data], size) })
   }
@@ -328,7 +332,7 @@ const headFailure = (s: HandshakeState, failure: Http.HeadFailure): Received =>
   remote(
     s,
     `Bad HTTP message: ${failure.message}`,
-    isClient(s) ? undefined : new Events.RejectConnection({ statusCode: failure.reason === "tooLarge" ? 431 : 400 })
+    isClient(s) ? undefined : new Events.RejectConnection({ statusCode: failure.reason === "tooLarge" ? 431 : 400 }, true)
   )
 
 const lowercased = (headers: Events.Headers): Events.Headers =>
@@ -338,7 +342,7 @@ const lowercased = (headers: Events.Headers): Events.Headers =>
 const readRequest = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Received => {
   const request = Http.parseRequest(head, s.config.limits)
   if ("_tag" in request) return headFailure(s, request)
-  const reject = (message: string) => remote(s, message, new Events.RejectConnection())
+  const reject = (message: string) => remote(s, message, new Events.RejectConnection({}, true))
   const headers = request.headers
   if (request.method !== "GET") return reject("Request method must be GET")
   if (request.versionMinor < 1) return reject("The opening handshake needs HTTP/1.1 or newer")
@@ -352,7 +356,7 @@ const readRequest = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Rec
       new Events.RejectConnection({
         statusCode: versions.length === 0 ? 400 : 426,
         headers: [["Sec-WebSocket-Version", WEBSOCKET_VERSION]]
-      })
+      }, true)
     )
   }
   const keys = Http.values(headers, "sec-websocket-key")
@@ -378,7 +382,7 @@ const readRequest = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Rec
       request: { key: keys[0]!, versionMinor: request.versionMinor, subprotocols, offers },
       trailing: rest.length === 0 ? EMPTY : rest.slice()
     },
-    [new Events.Request({ host, target: request.target, subprotocols, extensions: offers, extraHeaders })]
+    [new Events.Request({ host, target: request.target, subprotocols, extensions: offers, extraHeaders }, true)]
   )
 }
 
@@ -395,7 +399,7 @@ const readResponse = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Re
       statusCode: response.statusCode,
       headers: lowercased(headers),
       hasBody: !informational
-    })
+    }, true)
     if (informational) return received({ ...s, state: ConnectionState.CLOSED }, [rejection])
     return readRejectionBody({ ...s, state: ConnectionState.REJECTING }, framing, rest, [rejection])
   }
@@ -422,7 +426,7 @@ const readResponse = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Re
         extensions,
         extraHeaders,
         ...(subprotocol === undefined ? {} : { subprotocol })
-      })
+      }, true)
     ]
   )
 }
@@ -435,9 +439,9 @@ const readRejectionBody = (
 ): Received => {
   const step = Http.readBody(body, data)
   if (step._tag === "HeadFailure") return { ...remote(s, `Bad HTTP message: ${step.message}`), events }
-  for (const piece of step.data) events.push(new Events.RejectData({ data: piece.slice(), bodyFinished: false }))
+  for (const piece of step.data) events.push(new Events.RejectData({ data: piece.slice(), bodyFinished: false }, true))
   if (step.state._tag === "Done") {
-    events.push(new Events.RejectData({ data: EMPTY, bodyFinished: true }))
+    events.push(new Events.RejectData({ data: EMPTY, bodyFinished: true }, true))
     return received({ ...s, state: ConnectionState.CLOSED, body: undefined }, events)
   }
   return received({ ...s, body: step.state }, events)
@@ -449,7 +453,7 @@ const endOfInput = (s: HandshakeState): Received => {
     if (s.state === ConnectionState.REJECTING && s.body !== undefined) {
       if (!Http.endsAtClose(s.body)) return remote(s, "Connection closed in the middle of the rejection body")
       return received({ ...s, state: ConnectionState.CLOSED, body: undefined }, [
-        new Events.RejectData({ data: EMPTY, bodyFinished: true })
+        new Events.RejectData({ data: EMPTY, bodyFinished: true }, true)
       ])
     }
     if (s.state === ConnectionState.CONNECTING && s.key !== undefined) {
@@ -458,7 +462,7 @@ const endOfInput = (s: HandshakeState): Received => {
     return received(s)
   }
   if (s.state === ConnectionState.CONNECTING && s.request === undefined && s.head.size > 0) {
-    return remote(s, "Connection closed in the middle of the request", new Events.RejectConnection())
+    return remote(s, "Connection closed in the middle of the request", new Events.RejectConnection({}, true))
   }
   return received(s)
 }

@@ -115,11 +115,15 @@ export const collectHead = (buffer: HeadBuffer, chunk: Uint8Array, limits: Limit
 // ---------------------------------------------------------------------------------------------
 // Parsing a head
 
+const asciiDecoder = new TextDecoder()
+
+/** Latin-1: ASCII (the usual head) through the native decoder, other bytes one by one. */
 const latin1 = (bytes: Uint8Array): string => {
+  let ascii = true
+  for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80
+  if (ascii) return asciiDecoder.decode(bytes)
   let text = ""
-  for (let i = 0; i < bytes.length; i += 4096) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 4096))
-  }
+  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]!)
   return text
 }
 

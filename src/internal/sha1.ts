@@ -3,6 +3,8 @@
  * Sec-WebSocket-Accept (a 60-byte input per handshake; not for anything secret).
  */
 
+const w = new Int32Array(80)
+
 /** @internal */
 export const sha1 = (message: Uint8Array): Uint8Array => {
   const bitLength = message.length * 8
@@ -17,7 +19,6 @@ export const sha1 = (message: Uint8Array): Uint8Array => {
   let h2 = 0x98badcfe
   let h3 = 0x10325476
   let h4 = 0xc3d2e1f0
-  const w = new Int32Array(80)
   for (let block = 0; block < padded.length; block += 64) {
     for (let t = 0; t < 16; t++) w[t] = view.getInt32(block + t * 4)
     for (let t = 16; t < 80; t++) {

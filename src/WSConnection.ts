@@ -1,0 +1,203 @@
+/**
+ * The whole WebSocket conversation: the opening handshake, then the connection it opens, as one
+ * pure reducer and as wsproto's `WSConnection` class. Bytes that follow the handshake in the same
+ * read (the first frames, either side) are handed to the connection, never lost.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Connection from "./Connection.js"
+import { ConnectionState, type ConnectionType } from "./ConnectionState.js"
+import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
+import type * as Events from "./Events.js"
+import * as Handshake from "./Handshake.js"
+import { concat } from "./internal/bytes.js"
+import { EventQueue } from "./internal/eventQueue.js"
+
+/**
+ * Options of both phases: the handshake's limits and nonce, the connection's limits and framing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WSConnectionOptions =
+  & Handshake.HandshakeOptions
+  & Omit<Connection.ConnectionOptions, "connectionType" | "extensions">
+
+/**
+ * The conversation's state: the handshake's, and once it is OPEN the connection's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface State {
+  readonly options: WSConnectionOptions
+  readonly handshake: Handshake.HandshakeState
+  readonly connection: Connection.State | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Step {
+  readonly state: State
+  readonly events: ReadonlyArray<Events.Event>
+  readonly bytes: ReadonlyArray<Uint8Array>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Received extends Step {
+  readonly error: RemoteProtocolError | LocalProtocolError | undefined
+}
+
+/**
+ * A conversation in the CONNECTING state.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: WSConnectionOptions): State => ({
+  options,
+  handshake: Handshake.make(options),
+  connection: undefined
+})
+
+/**
+ * The state: the handshake's until the connection exists, then the connection's.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const connectionState = (s: State): ConnectionState => s.connection?.state ?? s.handshake.state
+
+/** Once the handshake is OPEN: the connection, fed the bytes that followed the handshake. */
+const open = (s: State, handshake: Handshake.HandshakeState, events: ReadonlyArray<Events.Event>, bytes: ReadonlyArray<Uint8Array>): Received => {
+  if (handshake.state !== ConnectionState.OPEN) {
+    return { state: { ...s, handshake }, events, bytes, error: undefined }
+  }
+  const connection = Connection.make({
+    ...s.options,
+    connectionType: s.options.connectionType,
+    extensions: handshake.extensions
+  })
+  if (handshake.trailing.length === 0) {
+    return { state: { ...s, handshake, connection }, events, bytes, error: undefined }
+  }
+  const first = Connection.receive(connection, handshake.trailing)
+  return {
+    state: { ...s, handshake, connection: first.state },
+    events: [...events, ...first.events],
+    bytes,
+    error: first.error
+  }
+}
+
+/**
+ * Sends an event: to the handshake until it is OPEN, then to the connection.
+ *
+ * @since 0.1.0
+ * @category reducers
+ */
+export const send = (s: State, event: Events.Event): Either.Either<Received, LocalProtocolError> => {
+  if (s.connection !== undefined) {
+    return Either.map(Connection.send(s.connection, event), (step) => ({
+      state: { ...s, connection: step.state },
+      events: step.events,
+      bytes: step.bytes,
+      error: undefined
+    }))
+  }
+  return Either.map(Handshake.send(s.handshake, event), (sent) => open(s, sent.state, [], [sent.bytes]))
+}
+
+/**
+ * Receives bytes, or `null` when the transport ended: the handshake's events, then the
+ * connection's, in order.
+ *
+ * @since 0.1.0
+ * @category reducers
+ */
+export const receive = (s: State, data: Uint8Array | null): Received => {
+  if (s.connection !== undefined) {
+    const step = Connection.receive(s.connection, data)
+    return { ...step, state: { ...s, connection: step.state } }
+  }
+  const received = Handshake.receive(s.handshake, data)
+  if (received.error !== undefined) return { state: s, events: [], bytes: [], error: received.error }
+  return open(s, received.state, received.events, [])
+}
+
+/**
+ * A server conversation started from a request an HTTP server already parsed.
+ *
+ * @since 0.1.0
+ * @category reducers
+ */
+export const initiateUpgradeConnection = (
+  s: State,
+  headers: Events.Headers,
+  path: string
+): Either.Either<Received, LocalProtocolError> =>
+  Either.map(Handshake.initiateUpgradeConnection(s.handshake, headers, path), (received) =>
+    received.error !== undefined
+      ? { state: s, events: [], bytes: [], error: received.error }
+      : open(s, received.state, received.events, []))
+
+/**
+ * wsproto's `WSConnection`: the reducer's state with wsproto's methods. `send` and
+ * `initiateUpgradeConnection` throw `LocalProtocolError`; `receiveData` throws
+ * `RemoteProtocolError` for a failed handshake and `LocalProtocolError` once closed; a frame-level
+ * violation comes out of `events()` as a `CloseConnection` with its close code, as in wsproto.
+ *
+ * @since 0.1.0
+ * @category classes
+ */
+export class WSConnection {
+  #state: State
+  readonly #pending = new EventQueue()
+
+  constructor(connectionType: ConnectionType, options: Omit<WSConnectionOptions, "connectionType"> = {}) {
+    this.#state = make({ ...options, connectionType })
+  }
+
+  get state(): ConnectionState {
+    return connectionState(this.#state)
+  }
+
+  send(event: Events.Event): Uint8Array {
+    const result = send(this.#state, event)
+    if (Either.isLeft(result)) throw result.left
+    this.#apply(result.right)
+    const bytes = result.right.bytes
+    return bytes.length === 1 ? bytes[0]! : concat(bytes, bytes.reduce((n, b) => n + b.length, 0))
+  }
+
+  receiveData(data: Uint8Array | null): void {
+    this.#apply(receive(this.#state, data))
+  }
+
+  initiateUpgradeConnection(headers: Events.Headers, path: string): void {
+    const result = initiateUpgradeConnection(this.#state, headers, path)
+    if (Either.isLeft(result)) throw result.left
+    this.#apply(result.right)
+  }
+
+  events(): Generator<Events.Event, void, undefined> {
+    return this.#pending.drain()
+  }
+
+  #apply(received: Received): void {
+    const error = received.error
+    // A failed handshake or a closed connection throws; a frame violation is an event.
+    if (error !== undefined && (error._tag === "LocalProtocolError" || received.state.connection === undefined)) {
+      throw error
+    }
+    this.#state = received.state
+    this.#pending.push(received.events)
+    if (error !== undefined) this.#pending.push([Connection.frameErrorEvent(error)])
+  }
+}
