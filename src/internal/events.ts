@@ -6,27 +6,49 @@
  */
 import * as Events from "../Events.js"
 
-const make = <A>(prototype: object, fields: Record<string, unknown>, tag: string): A => {
-  const instance = Object.create(prototype)
-  for (const key in fields) instance[key] = fields[key]
-  instance._tag = tag
-  return instance
+// Each writes its fields in the constructor's order, `_tag` last, so all instances share one shape.
+
+/** @internal */
+export const textMessage = (data: string, frameFinished: boolean, messageFinished: boolean): Events.TextMessage => {
+  const event = Object.create(Events.TextMessage.prototype)
+  event.data = data
+  event.frameFinished = frameFinished
+  event.messageFinished = messageFinished
+  event._tag = "TextMessage"
+  return event
 }
 
 /** @internal */
-export const textMessage = (data: string, frameFinished: boolean, messageFinished: boolean): Events.TextMessage =>
-  make(Events.TextMessage.prototype, { data, frameFinished, messageFinished }, "TextMessage")
+export const bytesMessage = (data: Uint8Array, frameFinished: boolean, messageFinished: boolean): Events.BytesMessage => {
+  const event = Object.create(Events.BytesMessage.prototype)
+  event.data = data
+  event.frameFinished = frameFinished
+  event.messageFinished = messageFinished
+  event._tag = "BytesMessage"
+  return event
+}
 
 /** @internal */
-export const bytesMessage = (data: Uint8Array, frameFinished: boolean, messageFinished: boolean): Events.BytesMessage =>
-  make(Events.BytesMessage.prototype, { data, frameFinished, messageFinished }, "BytesMessage")
+export const ping = (payload: Uint8Array): Events.Ping => {
+  const event = Object.create(Events.Ping.prototype)
+  event.payload = payload
+  event._tag = "Ping"
+  return event
+}
 
 /** @internal */
-export const ping = (payload: Uint8Array): Events.Ping => make(Events.Ping.prototype, { payload }, "Ping")
+export const pong = (payload: Uint8Array): Events.Pong => {
+  const event = Object.create(Events.Pong.prototype)
+  event.payload = payload
+  event._tag = "Pong"
+  return event
+}
 
 /** @internal */
-export const pong = (payload: Uint8Array): Events.Pong => make(Events.Pong.prototype, { payload }, "Pong")
-
-/** @internal */
-export const closeConnection = (code: number, reason: string): Events.CloseConnection =>
-  make(Events.CloseConnection.prototype, { code, reason }, "CloseConnection")
+export const closeConnection = (code: number, reason: string): Events.CloseConnection => {
+  const event = Object.create(Events.CloseConnection.prototype)
+  event.code = code
+  event.reason = reason
+  event._tag = "CloseConnection"
+  return event
+}
