@@ -26,7 +26,9 @@ export class LocalProtocolError extends Data.TaggedError("LocalProtocolError")<{
  * connection with: 1002 for a protocol violation, 1007 for invalid UTF-8 or payload data, 1009
  * for a message or frame over the configured limits, or a code chosen by an extension (1002 for
  * handshake failures, where no connection was opened). `eventHint` is the event to send in answer:
- * during the handshake the `RejectConnection` a server should respond with (400, 426 or 431).
+ * during the handshake the `RejectConnection` a server should respond with (400, 426 or 431), after
+ * it the `CloseConnection` to close with. Where an Effect fails with it, `events` holds the events
+ * the same input completed before the violation.
  *
  * @since 0.1.0
  * @category errors
@@ -35,4 +37,5 @@ export class RemoteProtocolError extends Data.TaggedError("RemoteProtocolError")
   readonly message: string
   readonly closeCode: number
   readonly eventHint?: Event
+  readonly events?: ReadonlyArray<Event>
 }> {}

@@ -5,10 +5,14 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import * as Connection from "./Connection.js"
-import { ConnectionState, type ConnectionType } from "./ConnectionState.js"
-import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
+import { ConnectionState, ConnectionType } from "./ConnectionState.js"
+import { type LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
 import * as Handshake from "./Handshake.js"
 import { concat } from "./internal/bytes.js"
@@ -201,3 +205,100 @@ export class WSConnection {
     if (error !== undefined) this.#pending.push([Connection.frameErrorEvent(error)])
   }
 }
+
+/**
+ * What sending gives the Effect service: the bytes to write, and the events the step completed
+ * (only when accepting a handshake surfaces frames the client sent before it saw the 101).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sent {
+  readonly bytes: ReadonlyArray<Uint8Array>
+  readonly events: ReadonlyArray<Events.Event>
+}
+
+/**
+ * A WebSocket conversation as an Effect service: the reducer's state in a `Ref`, each operation
+ * one Effect. `receive` fails with `RemoteProtocolError` for any violation of the peer (its
+ * `eventHint` is the answer to send, its `events` what the same bytes completed before it) and
+ * with `LocalProtocolError` once closed; `send` fails with `LocalProtocolError`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Service extends Context.Tag("effect-wsproto/WSConnection/Service")<Service, {
+  readonly send: (event: Events.Event) => Effect.Effect<Sent, LocalProtocolError>
+  readonly receive: (
+    data: Uint8Array | null
+  ) => Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError>
+  readonly initiateUpgradeConnection: (
+    headers: Events.Headers,
+    path: string
+  ) => Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError>
+  readonly state: Effect.Effect<ConnectionState>
+}>() {}
+
+const outcome = (received: Received): Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError> => {
+  const error = received.error
+  if (error === undefined) return Effect.succeed(received.events)
+  if (error._tag === "LocalProtocolError" || received.events.length === 0) return Effect.fail(error)
+  return Effect.fail(
+    new RemoteProtocolError({
+      message: error.message,
+      closeCode: error.closeCode,
+      events: received.events,
+      ...(error.eventHint === undefined ? {} : { eventHint: error.eventHint })
+    })
+  )
+}
+
+/**
+ * The service over a fresh conversation.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeService = (options: WSConnectionOptions): Effect.Effect<Service["Type"]> =>
+  Effect.map(Ref.make(make(options)), (ref) => {
+    // Steps the state and picks the Effect to run, atomically. A failed step keeps the state it
+    // started from, except after a frame violation: the decoder has failed for good then.
+    const apply = (received: Received, before: State) => {
+      const keep = received.error === undefined || received.state.connection !== undefined
+      return [outcome(received), keep ? received.state : before] as const
+    }
+    return Service.of({
+      send: (event) =>
+        Effect.flatten(Ref.modify(ref, (s): readonly [Effect.Effect<Sent, LocalProtocolError>, State] => {
+          const result = send(s, event)
+          return Either.isLeft(result)
+            ? [Effect.fail(result.left), s]
+            : [Effect.succeed({ bytes: result.right.bytes, events: result.right.events }), result.right.state]
+        })),
+      receive: (data) => Effect.flatten(Ref.modify(ref, (s) => apply(receive(s, data), s))),
+      initiateUpgradeConnection: (headers, path) =>
+        Effect.flatten(Ref.modify(ref, (s): ReturnType<typeof apply> => {
+          const result = initiateUpgradeConnection(s, headers, path)
+          return Either.isLeft(result) ? [Effect.fail(result.left), s] : apply(result.right, s)
+        })),
+      state: Effect.map(Ref.get(ref), connectionState)
+    })
+  })
+
+/**
+ * A client conversation as a Layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient = (options: Omit<WSConnectionOptions, "connectionType"> = {}): Layer.Layer<Service> =>
+  Layer.effect(Service, makeService({ ...options, connectionType: ConnectionType.CLIENT }))
+
+/**
+ * A server conversation as a Layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer = (options: Omit<WSConnectionOptions, "connectionType"> = {}): Layer.Layer<Service> =>
+  Layer.effect(Service, makeService({ ...options, connectionType: ConnectionType.SERVER }))
