@@ -3,6 +3,7 @@
  * process. Ratios are ws time / effect-wsproto time: above 1 means effect-wsproto is faster.
  * BENCH_TIME_MS sets the time per candidate (default 400).
  */
+import * as ConnectionBench from "./connection.js"
 import * as FrameBench from "./frame.js"
 import * as HandshakeBench from "./handshake.js"
 import { runRow } from "./harness.js"
@@ -11,8 +12,8 @@ const filter = process.argv[2]
 
 console.log(`effect-wsproto benchmarks: Node ${process.version}, ${process.arch}`)
 console.log("MB/s counts payload bytes; ratios are reference time / candidate time (above 1: candidate faster)")
-for (const row of [...FrameBench.rows(), ...HandshakeBench.rows()]) {
+for (const row of [...FrameBench.rows(), ...ConnectionBench.rows(), ...HandshakeBench.rows()]) {
   if (filter !== undefined && !row.name.includes(filter)) continue
   await runRow(row)
 }
-if (FrameBench.drain() + HandshakeBench.drain() < 0) console.log("unreachable")
+if (FrameBench.drain() + ConnectionBench.drain() + HandshakeBench.drain() < 0) console.log("unreachable")
