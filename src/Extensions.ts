@@ -61,15 +61,24 @@ export interface Extension<S = any> extends Negotiation {
    * §5.2), or an error to fail the connection with.
    */
   readonly inboundHeader?: (state: S, header: InboundHeader) => readonly [S, number] | RemoteProtocolError
-  /** Transforms each piece of a received payload, after unmasking. */
-  readonly inboundPayload?: (state: S, data: Uint8Array) => readonly [S, Uint8Array] | RemoteProtocolError
+  /**
+   * Transforms each piece of a received payload, after unmasking. `budget` is how many more bytes
+   * the message may grow by (the decoder's `maxMessageSize`): an extension that produces more
+   * (a decompressor) fails with 1009 before it allocates them.
+   */
+  readonly inboundPayload?: (
+    state: S,
+    data: Uint8Array,
+    budget: number
+  ) => readonly [S, Uint8Array] | RemoteProtocolError
   /**
    * Called when a received frame's payload is complete; bytes it returns are appended to the
    * frame's last piece. `fin` is the frame's FIN bit.
    */
   readonly inboundComplete?: (
     state: S,
-    fin: boolean
+    fin: boolean,
+    budget: number
   ) => readonly [S, Uint8Array | undefined] | RemoteProtocolError
   /** Transforms every frame before it is sent, control frames too, and may set RSV bits. */
   readonly outbound?: (state: S, frame: OutboundFrame) => readonly [S, OutboundFrame] | LocalProtocolError

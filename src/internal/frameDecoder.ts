@@ -341,10 +341,11 @@ const inboundPayload = (s: DecoderState, piece: Uint8Array, frameFinished: boole
   const extensions = s.config.extensions
   const states = s.extensionStates.slice()
   let data = piece
+  const budget = s.config.maxMessageSize - s.messageSize
   for (let i = 0; i < extensions.length; i++) {
     const hook = extensions[i]!.inboundPayload
     if (hook === undefined) continue
-    const result = hook(states[i], data)
+    const result = hook(states[i], data, budget)
     if (result instanceof RemoteProtocolError) {
       failWith(s, result)
       return undefined
@@ -356,7 +357,7 @@ const inboundPayload = (s: DecoderState, piece: Uint8Array, frameFinished: boole
     for (let i = 0; i < extensions.length; i++) {
       const hook = extensions[i]!.inboundComplete
       if (hook === undefined) continue
-      const result = hook(states[i], s.fin)
+      const result = hook(states[i], s.fin, budget - data.length)
       if (result instanceof RemoteProtocolError) {
         failWith(s, result)
         return undefined

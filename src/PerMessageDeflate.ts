@@ -1,0 +1,342 @@
+/**
+ * permessage-deflate (RFC 7692): negotiation with every parameter, compression with context
+ * takeover and window bits on both sides, and decompression that never produces more than the
+ * message may still hold.
+ *
+ * Compression runs synchronously inside the reducer step, on pako (zlib's deflate in JavaScript,
+ * byte-compatible with zlib): Node's zlib has no synchronous API that keeps a stream's context
+ * between calls. With context takeover the extension's state holds the compressor and the
+ * decompressor, so the connection's state is linear: a state that has been stepped must not be
+ * stepped again.
+ *
+ * zlib (and pako) cannot compress with an 8-bit window: asked for 8 they silently use 9, which a
+ * peer limited to 8 may not be able to inflate. So this extension never agrees to compress with
+ * 8: a server declines an offer that demands `server_max_window_bits=8`, a client fails the
+ * handshake when told `client_max_window_bits=8`. It inflates with at least 9 bits, which reads
+ * what any window of 8 or 9 produced.
+ *
+ * @since 0.1.0
+ */
+import * as pako from "pako"
+import { RemoteProtocolError } from "./Errors.js"
+import type { Accepted, Extension, InboundHeader, OutboundFrame, Parameter } from "./Extensions.js"
+import type { Role } from "./Frame.js"
+import { concat } from "./internal/bytes.js"
+
+/**
+ * The extension token.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const NAME = "permessage-deflate"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PerMessageDeflateOptions {
+  /**
+   * Client: ask the server not to keep its compression context between messages. Server: always
+   * answer so (it saves the compressor's memory between messages).
+   */
+  readonly serverNoContextTakeover?: boolean
+  /** Client: announce it resets its context per message. Server: ask the client to. */
+  readonly clientNoContextTakeover?: boolean
+  /** Client: the largest window the server may compress with. Server: its own largest. 9–15. */
+  readonly serverMaxWindowBits?: number
+  /**
+   * Client: offer `client_max_window_bits`, with a value (9–15) to announce its own window, or
+   * `true` for the value-less form that lets the server choose (default `true`). Server: the
+   * largest window to ask the client for, when the client offered the parameter.
+   */
+  readonly clientMaxWindowBits?: number | boolean
+  /** Messages shorter than this many bytes are sent uncompressed. Default 0 (all compressed). */
+  readonly threshold?: number
+  /** zlib compression level, 0–9. Default 6. */
+  readonly level?: number
+  /** zlib memory level, 1–9: lower is less memory and less compression. Default 8. */
+  readonly memLevel?: number
+}
+
+/**
+ * The parameters both ends agreed on (RFC 7692 §7.1).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Agreed {
+  readonly serverNoContextTakeover: boolean
+  readonly clientNoContextTakeover: boolean
+  readonly serverMaxWindowBits: number
+  readonly clientMaxWindowBits: number
+}
+
+const RSV1 = 0b100
+const Z_NO_FLUSH = 0
+const Z_SYNC_FLUSH = 2
+/** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, removed from each message. */
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff])
+const INFLATE_CHUNK = 16 * 1024
+
+const isBits = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 8 && n <= 15
+
+/** The per-connection state: compressor and decompressor, created when first needed. */
+class State {
+  deflater: pako.Deflate | undefined = undefined
+  inflater: pako.Inflate | undefined = undefined
+  /** The data message being received is compressed (RSV1 on its first frame). */
+  inboundCompressed = false
+  /** The frame being received is a control frame: compression state is not touched. */
+  inboundControl = false
+  outboundCompressed = false
+  constructor(readonly role: Role, readonly agreed: Agreed, readonly options: PerMessageDeflateOptions) {}
+}
+
+const bombed = Symbol("over budget")
+
+const remote = (message: string, closeCode: number) => new RemoteProtocolError({ message, closeCode })
+
+/** Inflates `data`, failing once the output would pass `budget` bytes. */
+const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | RemoteProtocolError => {
+  const peer = state.role === "client" ? state.agreed.serverMaxWindowBits : state.agreed.clientMaxWindowBits
+  const inflater = state.inflater ??= new pako.Inflate({ raw: true, windowBits: Math.max(9, peer), chunkSize: INFLATE_CHUNK })
+  const out: Array<Uint8Array> = []
+  let size = 0
+  inflater.onData = (chunk) => {
+    size += chunk.length
+    if (size > budget) throw bombed
+    out.push(chunk as Uint8Array)
+  }
+  try {
+    inflater.push(data, Z_SYNC_FLUSH)
+  } catch (error) {
+    state.inflater = undefined
+    if (error === bombed) return remote(`Decompressed message exceeds the limit`, 1009)
+    throw error
+  }
+  if (inflater.err !== 0) {
+    state.inflater = undefined
+    return remote(`Invalid compressed data: ${inflater.msg}`, 1007)
+  }
+  return concat(out, size)
+}
+
+const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
+  const own = state.role === "client" ? state.agreed.clientMaxWindowBits : state.agreed.serverMaxWindowBits
+  const deflater = state.deflater ??= new pako.Deflate({
+    raw: true,
+    windowBits: own,
+    level: (state.options.level ?? 6) as pako.DeflateFunctionOptions["level"],
+    memLevel: (state.options.memLevel ?? 8) as pako.DeflateFunctionOptions["memLevel"]
+  })
+  const out: Array<Uint8Array> = []
+  let size = 0
+  deflater.onData = (chunk) => {
+    out.push((chunk as Uint8Array).slice())
+    size += chunk.length
+  }
+  deflater.push(data, fin ? Z_SYNC_FLUSH : Z_NO_FLUSH)
+  const bytes = concat(out, size)
+  // RFC 7692 §7.2.1: a message's compressed data ends without the flush's empty block.
+  return fin && bytes.length >= 4 ? bytes.subarray(0, bytes.length - 4) : bytes
+}
+
+/** The framing hooks over agreed parameters (RFC 7692 §6, §7.2). */
+const framing = (
+  agreed: Agreed,
+  options: PerMessageDeflateOptions
+): Pick<Extension<State>, "init" | "inboundHeader" | "inboundPayload" | "inboundComplete" | "outbound"> => ({
+  init: (role) => new State(role, agreed, options),
+  inboundHeader: (state, header: InboundHeader) => {
+    const rsv1 = (header.rsv & RSV1) !== 0
+    state.inboundControl = header.opcode >= 0x8
+    // RFC 7692 §6: RSV1 marks the first frame of a compressed message, never a control frame
+    // or a continuation; control frames between fragments leave the message's state alone.
+    if (state.inboundControl) return rsv1 ? remote("RSV1 set on a control frame", 1002) : [state, 0]
+    if (header.opcode === 0x0) return rsv1 ? remote("RSV1 set on a continuation frame", 1002) : [state, RSV1]
+    state.inboundCompressed = rsv1
+    return [state, RSV1]
+  },
+  inboundPayload: (state, data, budget) => {
+    if (state.inboundControl || !state.inboundCompressed || data.length === 0) return [state, data]
+    const inflated = inflate(state, data, budget)
+    return inflated instanceof RemoteProtocolError ? inflated : [state, inflated]
+  },
+  inboundComplete: (state, fin, budget) => {
+    if (state.inboundControl || !fin || !state.inboundCompressed) return [state, undefined]
+    // RFC 7692 §7.2.2: append the empty block the sender removed, then flush.
+    const inflated = inflate(state, TAIL, budget)
+    if (inflated instanceof RemoteProtocolError) return inflated
+    state.inboundCompressed = false
+    const peerResets = state.role === "client" ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover
+    if (peerResets) state.inflater = undefined
+    return [state, inflated]
+  },
+  outbound: (state, frame: OutboundFrame) => {
+    if (frame.opcode >= 0x8) return [state, frame]
+    if (frame.opcode !== 0x0) {
+      state.outboundCompressed = !(frame.fin && frame.payload.length < (options.threshold ?? 0))
+    }
+    if (!state.outboundCompressed) return [state, frame]
+    const payload = deflate(state, frame.payload, frame.fin)
+    const ownResets = state.role === "client" ? agreed.clientNoContextTakeover : agreed.serverNoContextTakeover
+    if (frame.fin && ownResets) state.deflater = undefined
+    return [state, { ...frame, rsv: frame.opcode === 0x0 ? frame.rsv : frame.rsv | RSV1, payload }]
+  }
+})
+
+/** Reads a negotiation's parameters; a string says what is wrong with them. */
+const readParameters = (
+  parameters: ReadonlyArray<Parameter>
+): Map<string, string | undefined> | string => {
+  const known = new Set([
+    "server_no_context_takeover",
+    "client_no_context_takeover",
+    "server_max_window_bits",
+    "client_max_window_bits"
+  ])
+  const seen = new Map<string, string | undefined>()
+  for (const { name, value } of parameters) {
+    if (!known.has(name)) return `unknown parameter ${name}`
+    if (seen.has(name)) return `duplicate parameter ${name}`
+    if (name.endsWith("context_takeover") && value !== undefined) return `${name} takes no value`
+    if (name.endsWith("window_bits") && value !== undefined && !(/^\d+$/.test(value) && isBits(Number(value)))) {
+      return `${name} must be 8 to 15, got ${value}`
+    }
+    seen.set(name, value)
+  }
+  return seen
+}
+
+const bits = (value: string | undefined, fallback: number) => (value === undefined ? fallback : Number(value))
+
+const checkOptions = (options: PerMessageDeflateOptions): void => {
+  const { clientMaxWindowBits, serverMaxWindowBits, threshold, level, memLevel } = options
+  if (serverMaxWindowBits !== undefined && !(isBits(serverMaxWindowBits) && serverMaxWindowBits >= 9)) {
+    throw new RangeError(`serverMaxWindowBits must be 9 to 15, got ${serverMaxWindowBits}`)
+  }
+  if (typeof clientMaxWindowBits === "number" && !(isBits(clientMaxWindowBits) && clientMaxWindowBits >= 9)) {
+    throw new RangeError(`clientMaxWindowBits must be 9 to 15, got ${clientMaxWindowBits}`)
+  }
+  if (threshold !== undefined && !(threshold >= 0)) throw new RangeError(`threshold must be at least 0`)
+  if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
+    throw new RangeError(`level must be 0 to 9, got ${level}`)
+  }
+  if (memLevel !== undefined && !(Number.isInteger(memLevel) && memLevel >= 1 && memLevel <= 9)) {
+    throw new RangeError(`memLevel must be 1 to 9, got ${memLevel}`)
+  }
+}
+
+/**
+ * permessage-deflate with the given settings: pass it in `Request.extensions` (client) or
+ * `AcceptConnection.extensions` (server). Used without negotiation (as a `Connection`'s
+ * extension) it frames with the defaults: context takeover both ways, 15-bit windows.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: PerMessageDeflateOptions = {}): Extension<State> => {
+  checkOptions(options)
+  return negotiated(
+    {
+      serverNoContextTakeover: options.serverNoContextTakeover ?? false,
+      clientNoContextTakeover: options.clientNoContextTakeover ?? false,
+      serverMaxWindowBits: options.serverMaxWindowBits ?? 15,
+      clientMaxWindowBits: typeof options.clientMaxWindowBits === "number" ? options.clientMaxWindowBits : 15
+    },
+    options
+  )
+}
+
+const negotiated = (agreed: Agreed, options: PerMessageDeflateOptions): Extension<State> & { readonly agreed: Agreed } => ({
+  name: NAME,
+  agreed,
+  ...framing(agreed, options),
+  // RFC 7692 §5.1: the client's offer.
+  offer: () => {
+    const parameters: Array<Parameter> = []
+    if (options.clientNoContextTakeover) parameters.push({ name: "client_no_context_takeover", value: undefined })
+    if (options.serverNoContextTakeover) parameters.push({ name: "server_no_context_takeover", value: undefined })
+    if (options.serverMaxWindowBits !== undefined) {
+      parameters.push({ name: "server_max_window_bits", value: String(options.serverMaxWindowBits) })
+    }
+    const client = options.clientMaxWindowBits ?? true
+    if (client !== false) {
+      parameters.push({ name: "client_max_window_bits", value: client === true ? undefined : String(client) })
+    }
+    return parameters
+  },
+  // RFC 7692 §7.1: the server takes an offer it can satisfy, or declines it.
+  accept: (offered): Accepted | undefined => {
+    const read = readParameters(offered)
+    if (typeof read === "string") return undefined
+    const serverNoContextTakeover = read.has("server_no_context_takeover") || (options.serverNoContextTakeover ?? false)
+    const clientNoContextTakeover = read.has("client_no_context_takeover") || (options.clientNoContextTakeover ?? false)
+    // §7.1.2.1: the server compresses with at most the window the client allows (a value is required).
+    if (read.has("server_max_window_bits") && read.get("server_max_window_bits") === undefined) return undefined
+    const requested = bits(read.get("server_max_window_bits"), 15)
+    const serverMaxWindowBits = Math.min(requested, options.serverMaxWindowBits ?? 15)
+    if (serverMaxWindowBits < 9) return undefined
+    // §7.1.2.2: client_max_window_bits may be answered only if offered.
+    const clientOffered = read.has("client_max_window_bits")
+    const clientLimit = bits(read.get("client_max_window_bits"), 15)
+    const clientAsked = typeof options.clientMaxWindowBits === "number" ? options.clientMaxWindowBits : undefined
+    const clientAnswered = clientOffered && (clientAsked !== undefined || read.get("client_max_window_bits") !== undefined)
+    // Unanswered, the client may use any window: inflate with 15.
+    const clientMaxWindowBits = clientAnswered ? Math.min(clientAsked ?? 15, clientLimit) : 15
+    const answer: Array<Parameter> = []
+    if (serverNoContextTakeover) answer.push({ name: "server_no_context_takeover", value: undefined })
+    if (clientNoContextTakeover) answer.push({ name: "client_no_context_takeover", value: undefined })
+    if (serverMaxWindowBits < 15 || read.has("server_max_window_bits")) {
+      answer.push({ name: "server_max_window_bits", value: String(serverMaxWindowBits) })
+    }
+    if (clientAnswered) {
+      answer.push({ name: "client_max_window_bits", value: String(clientMaxWindowBits) })
+    }
+    return {
+      extension: negotiated(
+        { serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits, clientMaxWindowBits },
+        options
+      ),
+      parameters: answer
+    }
+  },
+  // RFC 7692 §7.1: the client checks the server's answer against its offer.
+  finalize: (answered) => {
+    const read = readParameters(answered)
+    if (typeof read === "string") return read
+    const offeredServerBits = options.serverMaxWindowBits
+    const answeredServerBits = read.get("server_max_window_bits")
+    if (read.has("server_max_window_bits")) {
+      if (answeredServerBits === undefined) return "server_max_window_bits needs a value in an answer"
+      if (offeredServerBits !== undefined && Number(answeredServerBits) > offeredServerBits) {
+        return `server_max_window_bits=${answeredServerBits} is larger than offered (${offeredServerBits})`
+      }
+    }
+    const offeredClient = options.clientMaxWindowBits ?? true
+    let clientMaxWindowBits = typeof offeredClient === "number" ? offeredClient : 15
+    if (read.has("client_max_window_bits")) {
+      const value = read.get("client_max_window_bits")
+      if (offeredClient === false) return "client_max_window_bits answered but not offered"
+      if (value === undefined) return "client_max_window_bits needs a value in an answer"
+      if (typeof offeredClient === "number" && Number(value) > offeredClient) {
+        return `client_max_window_bits=${value} is larger than offered (${offeredClient})`
+      }
+      if (Number(value) < 9) return "cannot compress with an 8-bit window (zlib uses 9)"
+      clientMaxWindowBits = Number(value)
+    }
+    if (options.serverNoContextTakeover && !read.has("server_no_context_takeover")) {
+      return "server_no_context_takeover was requested but not answered"
+    }
+    return negotiated(
+      {
+        serverNoContextTakeover: read.has("server_no_context_takeover"),
+        clientNoContextTakeover: read.has("client_no_context_takeover") || (options.clientNoContextTakeover ?? false),
+        serverMaxWindowBits: bits(answeredServerBits, 15),
+        clientMaxWindowBits
+      },
+      options
+    )
+  }
+})
