@@ -59,6 +59,13 @@ export * as H11Handshake from "./H11Handshake.js"
 export * as Handshake from "./Handshake.js"
 
 /**
+ * permessage-deflate (RFC 7692).
+ *
+ * @since 0.1.0
+ */
+export * as PerMessageDeflate from "./PerMessageDeflate.js"
+
+/**
  * The handshake and the connection composed; wsproto's `WSConnection`.
  *
  * @since 0.1.0
