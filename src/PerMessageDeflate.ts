@@ -104,9 +104,10 @@ const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | R
   const out: Array<Uint8Array> = []
   let size = 0
   inflater.onData = (chunk) => {
-    size += chunk.length
+    const bytes = chunk as Uint8Array
+    size += bytes.length
     if (size > budget) throw bombed
-    out.push(chunk as Uint8Array)
+    out.push(bytes)
   }
   try {
     inflater.push(data, Z_SYNC_FLUSH)
@@ -133,8 +134,9 @@ const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
   const out: Array<Uint8Array> = []
   let size = 0
   deflater.onData = (chunk) => {
-    out.push((chunk as Uint8Array).slice())
-    size += chunk.length
+    const bytes = (chunk as Uint8Array).slice()
+    out.push(bytes)
+    size += bytes.length
   }
   deflater.push(data, fin ? Z_SYNC_FLUSH : Z_NO_FLUSH)
   const bytes = concat(out, size)
