@@ -55,7 +55,10 @@ export interface PerMessageDeflateOptions {
   readonly threshold?: number
   /** zlib compression level, 0–9. Default 6. */
   readonly level?: number
-  /** zlib memory level, 1–9: lower is less memory and less compression. Default 8. */
+  /**
+   * zlib memory level, 1–9: the size of the compressor's hash tables. Default 4: 128 KiB less per
+   * compressor than zlib's 8, with no measurable loss on JSON-like messages (see the README).
+   */
   readonly memLevel?: number
 }
 
@@ -77,7 +80,8 @@ const Z_NO_FLUSH = 0
 const Z_SYNC_FLUSH = 2
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, removed from each message. */
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff])
-const INFLATE_CHUNK = 16 * 1024
+/** Output buffer of the compressor and decompressor: each keeps one between messages. */
+const OUTPUT_CHUNK = 4 * 1024
 
 const isBits = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 8 && n <= 15
 
@@ -100,7 +104,7 @@ const remote = (message: string, closeCode: number) => new RemoteProtocolError({
 /** Inflates `data`, failing once the output would pass `budget` bytes. */
 const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | RemoteProtocolError => {
   const peer = state.role === "client" ? state.agreed.serverMaxWindowBits : state.agreed.clientMaxWindowBits
-  const inflater = state.inflater ??= new pako.Inflate({ raw: true, windowBits: Math.max(9, peer), chunkSize: INFLATE_CHUNK })
+  const inflater = state.inflater ??= new pako.Inflate({ raw: true, windowBits: Math.max(9, peer), chunkSize: OUTPUT_CHUNK })
   const out: Array<Uint8Array> = []
   let size = 0
   inflater.onData = (chunk) => {
@@ -129,7 +133,8 @@ const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
     raw: true,
     windowBits: own,
     level: (state.options.level ?? 6) as pako.DeflateFunctionOptions["level"],
-    memLevel: (state.options.memLevel ?? 8) as pako.DeflateFunctionOptions["memLevel"]
+    memLevel: (state.options.memLevel ?? 4) as pako.DeflateFunctionOptions["memLevel"],
+    chunkSize: OUTPUT_CHUNK
   })
   const out: Array<Uint8Array> = []
   let size = 0
@@ -144,48 +149,74 @@ const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
   return fin && bytes.length >= 4 ? bytes.subarray(0, bytes.length - 4) : bytes
 }
 
-/** The framing hooks over agreed parameters (RFC 7692 §6, §7.2). */
-const framing = (
-  agreed: Agreed,
-  options: PerMessageDeflateOptions
-): Pick<Extension<State>, "init" | "inboundHeader" | "inboundPayload" | "inboundComplete" | "outbound"> => ({
-  init: (role) => new State(role, agreed, options),
-  inboundHeader: (state, header: InboundHeader) => {
-    const rsv1 = (header.rsv & RSV1) !== 0
-    state.inboundControl = header.opcode >= 0x8
-    // RFC 7692 §6: RSV1 marks the first frame of a compressed message, never a control frame
-    // or a continuation; control frames between fragments leave the message's state alone.
-    if (state.inboundControl) return rsv1 ? remote("RSV1 set on a control frame", 1002) : [state, 0]
-    if (header.opcode === 0x0) return rsv1 ? remote("RSV1 set on a continuation frame", 1002) : [state, RSV1]
-    state.inboundCompressed = rsv1
-    return [state, RSV1]
-  },
-  inboundPayload: (state, data, budget) => {
-    if (state.inboundControl || !state.inboundCompressed || data.length === 0) return [state, data]
-    const inflated = inflate(state, data, budget)
-    return inflated instanceof RemoteProtocolError ? inflated : [state, inflated]
-  },
-  inboundComplete: (state, fin, budget) => {
-    if (state.inboundControl || !fin || !state.inboundCompressed) return [state, undefined]
-    // RFC 7692 §7.2.2: append the empty block the sender removed, then flush.
-    const inflated = inflate(state, TAIL, budget)
-    if (inflated instanceof RemoteProtocolError) return inflated
-    state.inboundCompressed = false
-    const peerResets = state.role === "client" ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover
-    if (peerResets) state.inflater = undefined
-    return [state, inflated]
-  },
-  outbound: (state, frame: OutboundFrame) => {
-    if (frame.opcode >= 0x8) return [state, frame]
-    if (frame.opcode !== 0x0) {
-      state.outboundCompressed = !(frame.fin && frame.payload.length < (options.threshold ?? 0))
-    }
-    if (!state.outboundCompressed) return [state, frame]
-    const payload = deflate(state, frame.payload, frame.fin)
-    const ownResets = state.role === "client" ? agreed.clientNoContextTakeover : agreed.serverNoContextTakeover
-    if (frame.fin && ownResets) state.deflater = undefined
-    return [state, { ...frame, rsv: frame.opcode === 0x0 ? frame.rsv : frame.rsv | RSV1, payload }]
+// The framing hooks (RFC 7692 §6, §7.2): shared by every connection, all they need is in the state.
+
+const inboundHeader = (state: State, header: InboundHeader): readonly [State, number] | RemoteProtocolError => {
+  const rsv1 = (header.rsv & RSV1) !== 0
+  state.inboundControl = header.opcode >= 0x8
+  // RFC 7692 §6: RSV1 marks the first frame of a compressed message, never a control frame
+  // or a continuation; control frames between fragments leave the message's state alone.
+  if (state.inboundControl) return rsv1 ? remote("RSV1 set on a control frame", 1002) : [state, 0]
+  if (header.opcode === 0x0) return rsv1 ? remote("RSV1 set on a continuation frame", 1002) : [state, RSV1]
+  state.inboundCompressed = rsv1
+  return [state, RSV1]
+}
+
+const inboundPayload = (state: State, data: Uint8Array, budget: number): readonly [State, Uint8Array] | RemoteProtocolError => {
+  if (state.inboundControl || !state.inboundCompressed || data.length === 0) return [state, data]
+  const inflated = inflate(state, data, budget)
+  return inflated instanceof RemoteProtocolError ? inflated : [state, inflated]
+}
+
+const inboundComplete = (
+  state: State,
+  fin: boolean,
+  budget: number
+): readonly [State, Uint8Array | undefined] | RemoteProtocolError => {
+  if (state.inboundControl || !fin || !state.inboundCompressed) return [state, undefined]
+  // RFC 7692 §7.2.2: append the empty block the sender removed, then flush.
+  const inflated = inflate(state, TAIL, budget)
+  if (inflated instanceof RemoteProtocolError) return inflated
+  state.inboundCompressed = false
+  const agreed = state.agreed
+  if (state.role === "client" ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover) {
+    state.inflater = undefined
   }
+  return [state, inflated]
+}
+
+const outbound = (state: State, frame: OutboundFrame): readonly [State, OutboundFrame] => {
+  if (frame.opcode >= 0x8) return [state, frame]
+  if (frame.opcode !== 0x0) {
+    state.outboundCompressed = !(frame.fin && frame.payload.length < (state.options.threshold ?? 0))
+  }
+  if (!state.outboundCompressed) return [state, frame]
+  const payload = deflate(state, frame.payload, frame.fin)
+  const agreed = state.agreed
+  if (frame.fin && (state.role === "client" ? agreed.clientNoContextTakeover : agreed.serverNoContextTakeover)) {
+    state.deflater = undefined
+  }
+  return [state, { ...frame, rsv: frame.opcode === 0x0 ? frame.rsv : frame.rsv | RSV1, payload }]
+}
+
+/**
+ * permessage-deflate with its parameters agreed: what a negotiation gives the connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Negotiated extends Extension<State> {
+  readonly agreed: Agreed
+}
+
+const negotiated = (agreed: Agreed, options: PerMessageDeflateOptions): Negotiated => ({
+  name: NAME,
+  agreed,
+  init: (role) => new State(role, agreed, options),
+  inboundHeader,
+  inboundPayload,
+  inboundComplete,
+  outbound
 })
 
 /** Reads a negotiation's parameters; a string says what is wrong with them. */
@@ -238,9 +269,9 @@ const checkOptions = (options: PerMessageDeflateOptions): void => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: PerMessageDeflateOptions = {}): Extension<State> => {
+export const make = (options: PerMessageDeflateOptions = {}): Negotiated => {
   checkOptions(options)
-  return negotiated(
+  const defaults = negotiated(
     {
       serverNoContextTakeover: options.serverNoContextTakeover ?? false,
       clientNoContextTakeover: options.clientNoContextTakeover ?? false,
@@ -249,12 +280,11 @@ export const make = (options: PerMessageDeflateOptions = {}): Extension<State> =
     },
     options
   )
+  return { ...defaults, ...negotiation(options) }
 }
 
-const negotiated = (agreed: Agreed, options: PerMessageDeflateOptions): Extension<State> & { readonly agreed: Agreed } => ({
-  name: NAME,
-  agreed,
-  ...framing(agreed, options),
+/** The negotiation hooks (RFC 7692 §5, §7.1). */
+const negotiation = (options: PerMessageDeflateOptions): Pick<Extension, "offer" | "accept" | "finalize"> => ({
   // RFC 7692 §5.1: the client's offer.
   offer: () => {
     const parameters: Array<Parameter> = []
