@@ -6,7 +6,7 @@ import { Bench } from "tinybench"
 
 export interface Candidate {
   readonly name: string
-  readonly run: () => void
+  readonly run: () => void | Promise<void>
 }
 
 export interface Row {

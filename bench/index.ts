@@ -4,6 +4,7 @@
  * BENCH_TIME_MS sets the time per candidate (default 400).
  */
 import * as ConnectionBench from "./connection.js"
+import * as DeflateBench from "./deflate.js"
 import * as FrameBench from "./frame.js"
 import * as HandshakeBench from "./handshake.js"
 import { runRow } from "./harness.js"
@@ -12,8 +13,9 @@ const filter = process.argv[2]
 
 console.log(`effect-wsproto benchmarks: Node ${process.version}, ${process.arch}`)
 console.log("MB/s counts payload bytes; ratios are reference time / candidate time (above 1: candidate faster)")
-for (const row of [...FrameBench.rows(), ...ConnectionBench.rows(), ...HandshakeBench.rows()]) {
+const suites = [FrameBench, ConnectionBench, HandshakeBench, DeflateBench]
+for (const row of suites.flatMap((suite) => suite.rows())) {
   if (filter !== undefined && !row.name.includes(filter)) continue
   await runRow(row)
 }
-if (FrameBench.drain() + ConnectionBench.drain() + HandshakeBench.drain() < 0) console.log("unreachable")
+if (suites.reduce((n, suite) => n + suite.drain(), 0) < 0) console.log("unreachable")
