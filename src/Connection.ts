@@ -272,9 +272,11 @@ export class Connection {
   receiveData(data: Uint8Array | null): void {
     const result = receive(this.#state, data)
     if (result.error instanceof LocalProtocolError) throw result.error
+    const reported = Frame.decoderError(this.#state.decoder) !== undefined
     this.#state = result.state
     this.#pending.push(result.events)
-    if (result.error !== undefined) this.#pending.push([frameErrorEvent(result.error)])
+    // The violation is reported once; the failed decoder then takes nothing more.
+    if (result.error !== undefined && !reported) this.#pending.push([frameErrorEvent(result.error)])
   }
 
   events(): Generator<Events.Event, void, undefined> {

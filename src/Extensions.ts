@@ -199,8 +199,8 @@ export const formatElement = (name: string, parameters: ReadonlyArray<Parameter>
 /**
  * A server's side of the negotiation (RFC 6455 §9.1): goes through the offers in order and takes,
  * for each supported extension, the first offer it accepts; malformed offers are declined.
- * Returns the agreed extensions, in the order of the answer, and the `Sec-WebSocket-Extensions`
- * value to answer with (`undefined` when nothing was agreed).
+ * Returns the agreed extensions, the elements of the answer, in its order, and the
+ * `Sec-WebSocket-Extensions` value to answer with (`undefined` when nothing was agreed).
  *
  * @since 0.1.0
  * @category negotiation
@@ -208,9 +208,13 @@ export const formatElement = (name: string, parameters: ReadonlyArray<Parameter>
 export const serverNegotiate = (
   offers: ReadonlyArray<string>,
   supported: ReadonlyArray<Extension>
-): { readonly extensions: ReadonlyArray<Extension>; readonly header: string | undefined } => {
+): {
+  readonly extensions: ReadonlyArray<Extension>
+  readonly answer: ReadonlyArray<Element>
+  readonly header: string | undefined
+} => {
   const agreed: Array<Extension> = []
-  const answer: Array<string> = []
+  const answer: Array<Element> = []
   const done = new Set<Extension>()
   for (const offer of offers) {
     const element = parseElement(offer)
@@ -221,9 +225,13 @@ export const serverNegotiate = (
     if (accepted === undefined) continue
     done.add(extension)
     agreed.push(accepted.extension)
-    answer.push(formatElement(element.name, accepted.parameters))
+    answer.push({ name: element.name, parameters: accepted.parameters })
   }
-  return { extensions: agreed, header: answer.length === 0 ? undefined : answer.join(", ") }
+  return {
+    extensions: agreed,
+    answer,
+    header: answer.length === 0 ? undefined : answer.map((e) => formatElement(e.name, e.parameters)).join(", ")
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { type LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
 import * as Handshake from "./Handshake.js"
 import { concat } from "./internal/bytes.js"
+import * as Frame from "./Frame.js"
 import { EventQueue } from "./internal/eventQueue.js"
 
 /**
@@ -200,9 +201,12 @@ export class WSConnection {
     if (error !== undefined && (error._tag === "LocalProtocolError" || received.state.connection === undefined)) {
       throw error
     }
+    const connection = this.#state.connection
+    const reported = connection !== undefined && Frame.decoderError(connection.decoder) !== undefined
     this.#state = received.state
     this.#pending.push(received.events)
-    if (error !== undefined) this.#pending.push([Connection.frameErrorEvent(error)])
+    // The violation is reported once; the failed decoder then takes nothing more.
+    if (error !== undefined && !reported) this.#pending.push([Connection.frameErrorEvent(error)])
   }
 }
 

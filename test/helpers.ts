@@ -1,11 +1,18 @@
 /**
  * Small helpers shared by the frame codec tests: hex parsing and printing, concatenating bytes,
  * unwrapping encoder results, feeding chunks to a decoder, and a reference frame serialiser that
- * does not use the encoder under test.
+ * does not use the encoder under test; for the handshake tests, Latin-1 bytes, HTTP heads, plain
+ * forms of events and feeding inputs to the handshake reducer; for the connection tests, the reducer
+ * face and the class face of one end behind one interface (`Face`).
  */
 import * as Either from "effect/Either"
 import type { LocalProtocolError, RemoteProtocolError } from "../src/Errors.js"
+import type * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
+import * as Handshake from "../src/Handshake.js"
+import * as Connection from "../src/Connection.js"
+import type { ConnectionState, ConnectionType } from "../src/ConnectionState.js"
+import * as WSConnection from "../src/WSConnection.js"
 
 /** Parses hex such as `"81 05 48 65"` or `"810548"` (whitespace ignored) into bytes. */
 export const hex = (text: string): Uint8Array => {
@@ -203,3 +210,291 @@ export const closePayload = (code: number, reason: string | Uint8Array = ""): Ui
 
 /** A masking key source that always returns the given key. */
 export const fixedKey = (key: Uint8Array): Frame.MaskKeySource => () => key
+
+// ---------------------------------------------------------------------------------------------
+// Handshake helpers
+
+/** Latin-1 bytes of a string (one byte per character, as HTTP heads are read and written). */
+export const latin1 = (text: string): Uint8Array => {
+  const out = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 0xff) throw new Error(`not Latin-1: ${JSON.stringify(text)}`)
+    out[i] = code
+  }
+  return out
+}
+
+/** The string of Latin-1 bytes (one character per byte). */
+export const latin1Text = (bytes: Uint8Array): string => {
+  let text = ""
+  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]!)
+  return text
+}
+
+/** An HTTP/1.1 head: the start line, the header lines and the blank line, each ended by CR LF. */
+export const httpHead = (startLine: string, headerLines: ReadonlyArray<string> = []): Uint8Array =>
+  latin1(`${[startLine, ...headerLines].map((line) => `${line}\r\n`).join("")}\r\n`)
+
+/** The value of a successful Either; fails the test with the error otherwise. */
+export const expectRight = <A, E extends { readonly message: string }>(result: Either.Either<A, E>): A => {
+  if (Either.isLeft(result)) throw new Error(`expected Right, got Left: ${result.left.message}`)
+  return result.right
+}
+
+/** The error of a failed Either; fails the test when it succeeded. */
+export const expectLeft = <A, E>(result: Either.Either<A, E>): E => {
+  if (Either.isRight(result)) throw new Error("expected Left, got Right")
+  return result.left
+}
+
+/**
+ * An event as a plain object, bytes as lowercase hex, so that events compare with `toEqual` (the
+ * Schema classes compare their byte and array fields by reference).
+ */
+export const plainEvent = (event: Events.Event): Record<string, unknown> => {
+  const headers = (list: Events.Headers) => list.map(([name, value]) => [name, value])
+  switch (event._tag) {
+    case "Request":
+      return {
+        _tag: "Request",
+        host: event.host,
+        target: event.target,
+        subprotocols: [...event.subprotocols],
+        extensions: [...event.extensions],
+        extraHeaders: headers(event.extraHeaders)
+      }
+    case "AcceptConnection":
+      return {
+        _tag: "AcceptConnection",
+        subprotocol: event.subprotocol,
+        extensions: [...event.extensions],
+        extraHeaders: headers(event.extraHeaders)
+      }
+    case "RejectConnection":
+      return { _tag: "RejectConnection", statusCode: event.statusCode, headers: headers(event.headers), hasBody: event.hasBody }
+    case "RejectData":
+      return { _tag: "RejectData", data: toHex(event.data), bodyFinished: event.bodyFinished }
+    case "TextMessage":
+      return {
+        _tag: "TextMessage",
+        data: event.data,
+        frameFinished: event.frameFinished,
+        messageFinished: event.messageFinished
+      }
+    case "BytesMessage":
+      return {
+        _tag: "BytesMessage",
+        data: toHex(event.data),
+        frameFinished: event.frameFinished,
+        messageFinished: event.messageFinished
+      }
+    case "CloseConnection":
+      return { _tag: "CloseConnection", code: event.code, reason: event.reason }
+    case "Ping":
+    case "Pong":
+      return { _tag: event._tag, payload: toHex(event.payload) }
+  }
+}
+
+export const plainEvents = (events: ReadonlyArray<Events.Event>): Array<Record<string, unknown>> => events.map(plainEvent)
+
+/** The outcome of feeding several inputs to the handshake reducer. */
+export interface HandshakeFed {
+  readonly state: Handshake.HandshakeState
+  readonly events: Array<Events.Event>
+  readonly error: RemoteProtocolError | undefined
+}
+
+/**
+ * Feeds the inputs (`null` for the end of the input) in order to the handshake reducer,
+ * collecting the events, and stops at the first error as a caller would.
+ */
+export const receiveAll = (
+  state: Handshake.HandshakeState,
+  inputs: ReadonlyArray<Uint8Array | null>
+): HandshakeFed => {
+  let current = state
+  const events: Array<Events.Event> = []
+  for (const input of inputs) {
+    const result = Handshake.receive(current, input)
+    for (const event of result.events) events.push(event)
+    if (result.error !== undefined) return { state: result.state, events, error: result.error }
+    current = result.state
+  }
+  return { state: current, events, error: undefined }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection helpers: the reducer face and the class face of one end, behind one interface
+
+/**
+ * One end of a conversation seen through one face. `send` gives the bytes to write (all chunks
+ * concatenated) and the events the step completed; `receive` gives the events. Both throw what the
+ * wsproto-style classes throw (`LocalProtocolError`; `RemoteProtocolError` for a failed handshake),
+ * and a frame-level violation is the `CloseConnection` event of the README's failure table, once.
+ */
+export interface Face {
+  readonly state: () => ConnectionState
+  readonly send: (event: Events.Event) => { readonly bytes: Uint8Array; readonly events: ReadonlyArray<Events.Event> }
+  readonly receive: (data: Uint8Array | null) => ReadonlyArray<Events.Event>
+}
+
+/** The event a reducer's frame-level `RemoteProtocolError` stands for in the classes: its `eventHint`. */
+const frameViolationEvent = (error: RemoteProtocolError): Events.Event => {
+  if (error.eventHint?._tag !== "CloseConnection") {
+    throw new Error(`a frame-level violation without a CloseConnection eventHint: ${error.message}`)
+  }
+  return error.eventHint
+}
+
+/**
+ * Maps a reducer step to what the class gives: throws a `LocalProtocolError` (and a
+ * `RemoteProtocolError` while `opened` is false), otherwise the events, followed by the violation's
+ * close the first time one is reported.
+ */
+const classView = (
+  face: { failed: boolean },
+  events: ReadonlyArray<Events.Event>,
+  error: RemoteProtocolError | LocalProtocolError | undefined,
+  opened: boolean
+): ReadonlyArray<Events.Event> => {
+  if (error === undefined) return events
+  if (error._tag === "LocalProtocolError" || !opened) throw error
+  if (face.failed) return events
+  face.failed = true
+  return [...events, frameViolationEvent(error)]
+}
+
+/** The `WSConnection` reducer as a `Face`. */
+export const wsReducerFace = (options: WSConnection.WSConnectionOptions): Face => {
+  let state = WSConnection.make(options)
+  const face = { failed: false }
+  const step = (received: WSConnection.Received): ReadonlyArray<Events.Event> => {
+    const events = classView(face, received.events, received.error, received.state.connection !== undefined)
+    state = received.state
+    return events
+  }
+  return {
+    state: () => WSConnection.connectionState(state),
+    send: (event) => {
+      const result = WSConnection.send(state, event)
+      if (Either.isLeft(result)) throw result.left
+      const events = step(result.right)
+      return { bytes: concatAll(result.right.bytes), events }
+    },
+    receive: (data) => step(WSConnection.receive(state, data))
+  }
+}
+
+/** The `WSConnection` class as a `Face`. */
+export const wsClassFace = (options: WSConnection.WSConnectionOptions): Face => {
+  const ws = new WSConnection.WSConnection(options.connectionType, options)
+  return {
+    state: () => ws.state,
+    send: (event) => {
+      const bytes = ws.send(event)
+      return { bytes, events: [...ws.events()] }
+    },
+    receive: (data) => {
+      ws.receiveData(data)
+      return [...ws.events()]
+    }
+  }
+}
+
+/** The `Connection` reducer as a `Face`, fed `trailingData` first as the class is. */
+export const connectionReducerFace = (
+  options: Connection.ConnectionOptions,
+  trailingData: Uint8Array = new Uint8Array(0)
+): Face & { readonly initial: ReadonlyArray<Events.Event> } => {
+  let state = Connection.make(options)
+  const face = { failed: false }
+  const receive = (data: Uint8Array | null): ReadonlyArray<Events.Event> => {
+    const received = Connection.receive(state, data)
+    const events = classView(face, received.events, received.error, true)
+    state = received.state
+    return events
+  }
+  const initial = trailingData.length > 0 ? receive(trailingData) : []
+  return {
+    initial,
+    state: () => state.state,
+    send: (event) => {
+      const result = Connection.send(state, event)
+      if (Either.isLeft(result)) throw result.left
+      state = result.right.state
+      return { bytes: concatAll(result.right.bytes), events: result.right.events }
+    },
+    receive
+  }
+}
+
+/** The `Connection` class as a `Face`; `initial` holds the events of the trailing data. */
+export const connectionClassFace = (
+  connectionType: ConnectionType,
+  options: Omit<Connection.ConnectionOptions, "connectionType" | "extensions"> = {},
+  trailingData: Uint8Array = new Uint8Array(0)
+): Face & { readonly initial: ReadonlyArray<Events.Event> } => {
+  const connection = new Connection.Connection(connectionType, [], trailingData, options)
+  return {
+    initial: [...connection.events()],
+    state: () => connection.state,
+    send: (event) => ({ bytes: connection.send(event), events: [...connection.events()] }),
+    receive: (data) => {
+      connection.receiveData(data)
+      return [...connection.events()]
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire helpers: reading frames back from bytes without the decoder under test
+
+/** A frame as read back from the wire: header bits and the unmasked payload. */
+export interface WireFrame {
+  readonly fin: boolean
+  /** RSV bits as `Frame.RSV1 | Frame.RSV2 | Frame.RSV3`. */
+  readonly rsv: number
+  readonly opcode: number
+  readonly masked: boolean
+  readonly payload: Uint8Array
+}
+
+/**
+ * Reads the complete frames at the start of `bytes` (RFC 6455 §5.2), unmasking their payloads,
+ * independently of the decoder under test; `rest` is what follows the last complete frame.
+ */
+export const parseWireFrames = (bytes: Uint8Array): { readonly frames: Array<WireFrame>; readonly rest: Uint8Array } => {
+  const frames: Array<WireFrame> = []
+  let pos = 0
+  while (bytes.length - pos >= 2) {
+    const b0 = bytes[pos]!
+    const b1 = bytes[pos + 1]!
+    const masked = (b1 & 0x80) !== 0
+    let length = b1 & 0x7f
+    let offset = pos + 2
+    if (length === 126) {
+      if (bytes.length - offset < 2) break
+      length = (bytes[offset]! << 8) | bytes[offset + 1]!
+      offset += 2
+    } else if (length === 127) {
+      if (bytes.length - offset < 8) break
+      length = Number(new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getBigUint64(0))
+      offset += 8
+    }
+    const key = masked ? bytes.subarray(offset, offset + 4) : undefined
+    if (masked) offset += 4
+    if (bytes.length - offset < length) break
+    const body = bytes.subarray(offset, offset + length)
+    frames.push({
+      fin: (b0 & 0x80) !== 0,
+      rsv: (b0 >>> 4) & 0x7,
+      opcode: b0 & 0x0f,
+      masked,
+      payload: key === undefined ? body.slice() : applyMask(body, key)
+    })
+    pos = offset + length
+  }
+  return { frames, rest: bytes.subarray(pos) }
+}

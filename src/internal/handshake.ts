@@ -22,6 +22,9 @@ const KEY = /^[A-Za-z0-9+/]{22}==$/
 
 const WEBSOCKET_VERSION = "13"
 
+/** Characters that cannot appear in a Host (RFC 3986 §3.2.2 with a port). */
+const INVALID_HOST = /[\s\x00-\x1f\x7f/?#@\\]/
+
 /** @internal */
 export const acceptToken = (key: string): string => {
   const text = key + ACCEPT_GUID
@@ -123,33 +126,41 @@ const isClient = (s: HandshakeState) => s.config.connectionType === ConnectionTy
 
 /** @internal */
 export const send = (s: HandshakeState, event: Events.Event): Sent => {
+  const refuse = (why: string) => local(`Event ${event._tag} cannot be sent in state ${stateName(s.state)}: ${why}`)
+  const connecting = s.state === ConnectionState.CONNECTING
   switch (event._tag) {
     case "Request":
-      if (!isClient(s)) return local("A server cannot send a Request")
-      if (s.state !== ConnectionState.CONNECTING || s.key !== undefined) {
-        return local(`Event Request cannot be sent in state ${stateName(s.state)}: a request was already sent`)
-      }
+      if (!isClient(s)) return refuse("only a client sends a Request")
+      if (!connecting || s.key !== undefined) return refuse("a request was already sent")
       return sendRequest(s, event)
     case "AcceptConnection":
-      if (isClient(s)) return local("A client cannot send AcceptConnection")
-      if (s.state !== ConnectionState.CONNECTING || s.request === undefined) {
-        return local(`Event AcceptConnection cannot be sent in state ${stateName(s.state)} before a request arrived`)
-      }
+      if (isClient(s)) return refuse("only a server accepts")
+      if (!connecting || s.request === undefined) return refuse("no request to accept")
       return sendAccept(s, s.request, event)
     case "RejectConnection":
-      if (isClient(s)) return local("A client cannot send RejectConnection")
-      if (s.state !== ConnectionState.CONNECTING) {
-        return local(`Connection cannot be rejected in state ${stateName(s.state)}`)
-      }
+      if (isClient(s)) return refuse("only a server rejects")
+      if (!connecting) return refuse("a connection can be rejected only while CONNECTING")
       return sendReject(s, event)
     case "RejectData":
-      if (isClient(s) || s.state !== ConnectionState.REJECTING || s.rejection === undefined) {
-        return local(`Cannot send rejection data in state ${stateName(s.state)}`)
+      if (isClient(s)) return refuse("only a server sends rejection data")
+      if (s.state !== ConnectionState.REJECTING || s.rejection === undefined) {
+        return refuse("rejection data follows a RejectConnection with a body")
       }
       return sendRejectData(s, s.rejection, event)
     default:
-      return local(`Event ${event._tag} cannot be sent during the handshake (state ${stateName(s.state)})`)
+      return refuse("only handshake events are sent during the handshake")
   }
+}
+
+/** RFC 6455 §9.1: extension names and parameters are tokens (values are written unquoted). */
+const invalidElement = (name: string, parameters: ReadonlyArray<Extensions.Parameter>): string | undefined => {
+  if (!Http.isToken(name)) return `Invalid extension name ${JSON.stringify(name)}`
+  for (const { name: key, value } of parameters) {
+    if (!Http.isToken(key) || (value !== undefined && !Http.isToken(value))) {
+      return `Invalid parameter ${JSON.stringify(value === undefined ? key : `${key}=${value}`)} of extension ${name}`
+    }
+  }
+  return undefined
 }
 
 /** RFC 6455 §4.1: the client's opening handshake. */
@@ -164,6 +175,8 @@ const sendRequest = (s: HandshakeState, event: Events.Request): Sent => {
     if (typeof extension === "string") return local("A client offers Extension values, not strings")
     const parameters = extension.offer?.()
     if (parameters === undefined) continue
+    const invalid = invalidElement(extension.name, parameters)
+    if (invalid !== undefined) return local(invalid)
     offered.push(extension)
     offers.push(Extensions.formatElement(extension.name, parameters))
   }
@@ -195,6 +208,10 @@ const sendAccept = (s: HandshakeState, request: ReceivedRequest, event: Events.A
     return local(`unexpected subprotocol ${subprotocol}`)
   }
   const negotiated = Extensions.serverNegotiate(request.offers, event.extensions)
+  for (const element of negotiated.answer) {
+    const invalid = invalidElement(element.name, element.parameters)
+    if (invalid !== undefined) return local(invalid)
+  }
   const headers: Array<readonly [string, string]> = [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
@@ -233,20 +250,28 @@ const sendReject = (s: HandshakeState, event: Events.RejectConnection): Sent => 
   const invalid = Http.checkHeaders(headers)
   if (invalid !== undefined) return local(invalid)
   const lengths = Http.listValues(headers, "content-length")
+  const codings = Http.listValues(headers, "transfer-encoding")
+  // RFC 9112 §6.1: never both; RFC 9110 §15.3.5, §15.4.5: 204 and 304 have no body nor framing.
+  if (lengths.length > 0 && codings.length > 0) return local("A response must not have both Content-Length and Transfer-Encoding")
+  const bodiless = status === 204 || status === 304
+  if (bodiless && (event.hasBody || lengths.length > 0 || codings.length > 0)) {
+    return local(`A ${status} response has no body and no Content-Length or Transfer-Encoding`)
+  }
   let rejection: Rejection | undefined
   if (!event.hasBody) {
+    if (codings.length > 0) return local("A rejection without a body must not declare a Transfer-Encoding")
     if (lengths.some((l) => l !== "0")) return local("A rejection without a body must not declare a Content-Length")
-    if (lengths.length === 0) headers.push(["content-length", "0"])
+    if (lengths.length === 0 && !bodiless) headers.push(["content-length", "0"])
   } else if (lengths.length > 0) {
     if (lengths.length > 1 || !/^\d{1,15}$/.test(lengths[0]!)) return local("Invalid Content-Length")
     rejection = { _tag: "Length", remaining: Number(lengths[0]) }
-  } else if (Http.values(headers, "transfer-encoding").length > 0) {
-    const codings = Http.listValues(headers, "transfer-encoding")
-    rejection = codings[codings.length - 1]?.toLowerCase() === "chunked" ? { _tag: "Chunked" } : { _tag: "UntilClose" }
-  } else if ((s.request?.versionMinor ?? 1) >= 1) {
+  } else if (codings.length > 0) {
+    rejection = codings[codings.length - 1]!.toLowerCase() === "chunked" ? { _tag: "Chunked" } : { _tag: "UntilClose" }
+  } else if (s.request !== undefined && s.request.versionMinor >= 1) {
     headers.push(["Transfer-Encoding", "chunked"])
     rejection = { _tag: "Chunked" }
   } else {
+    // No request accepted (so its version is unknown), or HTTP/1.0: the body ends with the connection.
     headers.push(["Connection", "close"])
     rejection = { _tag: "UntilClose" }
   }
@@ -366,7 +391,8 @@ const readRequest = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Rec
   const hosts = Http.values(headers, "host")
   if (hosts.length === 0 || hosts[0] === "") return reject("Missing header, 'Host'")
   if (hosts.length > 1) return reject("More than one Host header")
-  const host = hostToUnicode(hosts[0]!)
+  // RFC 9112 §3.2: an invalid Host is answered with 400.
+  const host = INVALID_HOST.test(hosts[0]!) ? undefined : hostToUnicode(hosts[0]!)
   if (host === undefined) return reject(`Invalid Host ${JSON.stringify(hosts[0])}`)
   const subprotocols = Http.listValues(headers, "sec-websocket-protocol")
   const offers = Http.listValues(headers, "sec-websocket-extensions")
@@ -411,6 +437,9 @@ const readResponse = (s: HandshakeState, head: Uint8Array, rest: Uint8Array): Re
   const subprotocol = protocols.length === 0 ? undefined : protocols.join(", ")
   if (subprotocol !== undefined && !s.offeredSubprotocols.includes(subprotocol)) {
     return remote(s, `unrecognized subprotocol ${subprotocol}`)
+  }
+  if (Http.values(headers, "sec-websocket-extensions").some((value) => value.trim() === "")) {
+    return remote(s, "Empty Sec-WebSocket-Extensions header")
   }
   const extensions = Extensions.clientNegotiate(
     Http.listValues(headers, "sec-websocket-extensions"),
@@ -476,6 +505,11 @@ export const initiateUpgradeConnection = (
   if (isClient(s)) {
     return Either.left(
       new LocalProtocolError({ message: "Cannot initiate an upgrade connection when acting as the client" })
+    )
+  }
+  if (s.state !== ConnectionState.CONNECTING || s.request !== undefined || s.head.size > 0) {
+    return Either.left(
+      new LocalProtocolError({ message: `Cannot initiate an upgrade connection in state ${stateName(s.state)}: a request was already received` })
     )
   }
   const invalid = Http.checkHeaders(headers) ?? (Http.isValidTarget(path) ? undefined : `Invalid path ${JSON.stringify(path)}`)

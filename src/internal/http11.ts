@@ -100,7 +100,8 @@ export const collectHead = (buffer: HeadBuffer, chunk: Uint8Array, limits: Limit
     return failure("tooLarge", `HTTP head larger than ${limits.maxHeadSize} bytes`)
   }
   if (end < 0) {
-    return { _tag: "More", buffer: { pieces: { head: chunk, tail: buffer.pieces }, size, matched } }
+    // A copy: the caller may reuse its read buffer.
+    return { _tag: "More", buffer: { pieces: { head: chunk.slice(), tail: buffer.pieces }, size, matched } }
   }
   const head = new Uint8Array(size)
   let offset = size - end

@@ -94,13 +94,22 @@ const decodeLabel = (input: string): string | undefined => {
   return String.fromCodePoint(...output)
 }
 
+/** Splits `name:port` (an IPv6 literal in brackets stays whole). */
+const splitPort = (host: string): readonly [string, string] => {
+  const match = /^(.*?)(:\d*)?$/.exec(host)
+  return host.startsWith("[") || match === null ? [host, ""] : [match[1]!, match[2] ?? ""]
+}
+
 /**
  * The ASCII form of a host (with an optional port): non-ASCII labels become `xn--` labels.
  *
  * @internal
  */
-export const hostToAscii = (host: string): string =>
-  host.split(".").map((label) => (/^[\x00-\x7f]*$/.test(label) ? label : `xn--${encodeLabel(label.toLowerCase())}`)).join(".")
+export const hostToAscii = (host: string): string => {
+  const [name, port] = splitPort(host)
+  return name.split(".").map((label) => (/^[\x00-\x7f]*$/.test(label) ? label : `xn--${encodeLabel(label.toLowerCase())}`))
+    .join(".") + port
+}
 
 /**
  * The Unicode form of a received host: `xn--` labels decoded; `undefined` if one is not Punycode.
@@ -108,8 +117,9 @@ export const hostToAscii = (host: string): string =>
  * @internal
  */
 export const hostToUnicode = (host: string): string | undefined => {
+  const [name, port] = splitPort(host)
   const labels: Array<string> = []
-  for (const label of host.split(".")) {
+  for (const label of name.split(".")) {
     if (!label.startsWith("xn--")) {
       labels.push(label)
       continue
@@ -122,5 +132,5 @@ export const hostToUnicode = (host: string): string | undefined => {
     ) return undefined
     labels.push(decoded)
   }
-  return labels.join(".")
+  return labels.join(".") + port
 }
