@@ -6,6 +6,7 @@
 import * as Net from "node:net"
 import * as Effect from "effect/Effect"
 import { ConnectionState } from "../src/ConnectionState.js"
+import type { RemoteProtocolError } from "../src/Errors.js"
 import * as Events from "../src/Events.js"
 import * as WSConnection from "../src/WSConnection.js"
 import { fromSocket, type SocketIO } from "./netSocket.js"
@@ -16,7 +17,15 @@ const conversation = (io: SocketIO, log: (line: string) => void) =>
     const ws = yield* WSConnection.Service
     let text = ""
     const reply = (event: Events.Event): Effect.Effect<void, unknown> =>
-      Effect.flatMap(ws.send(event), (sent) => Effect.zipRight(io.write(sent.bytes), Effect.forEach(sent.events, handle)))
+      Effect.flatMap(ws.send(event), (sent) =>
+        Effect.zipRight(
+          io.write(sent.bytes),
+          // Accepting surfaces the frames the client sent early, and any violation in them.
+          Effect.zipRight(Effect.forEach(sent.events, handle), sent.error === undefined ? Effect.void : fail(sent.error))
+        ))
+    // A bad handshake is answered with the rejection it suggests; a bad frame with its close.
+    const fail = (error: RemoteProtocolError) =>
+      Effect.zipRight(error.eventHint === undefined ? Effect.void : reply(error.eventHint), io.end)
     const handle = (event: Events.Event): Effect.Effect<void, unknown> => {
       if (event instanceof Events.Request) {
         log(`WebSocket request for ${event.target}`)
@@ -43,9 +52,7 @@ const conversation = (io: SocketIO, log: (line: string) => void) =>
         return
       }
       const events = yield* ws.receive(data).pipe(
-        Effect.catchTag("RemoteProtocolError", (error) =>
-          // A bad handshake is answered with the rejection it suggests; a bad frame with its close.
-          Effect.zipRight(error.eventHint === undefined ? Effect.void : reply(error.eventHint), Effect.as(io.end, [])))
+        Effect.catchTag("RemoteProtocolError", (error) => Effect.as(fail(error), []))
       )
       yield* Effect.forEach(events, handle)
     }

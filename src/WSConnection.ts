@@ -212,7 +212,8 @@ export class WSConnection {
 
 /**
  * What sending gives the Effect service: the bytes to write, and the events the step completed
- * (only when accepting a handshake surfaces frames the client sent before it saw the 101).
+ * (only when accepting a handshake surfaces frames the client sent before it saw the 101, and
+ * then also the violation in them, if any: a sending Effect fails only for what was sent).
  *
  * @since 0.1.0
  * @category models
@@ -220,6 +221,7 @@ export class WSConnection {
 export interface Sent {
   readonly bytes: ReadonlyArray<Uint8Array>
   readonly events: ReadonlyArray<Events.Event>
+  readonly error?: RemoteProtocolError
 }
 
 /**
@@ -242,6 +244,9 @@ export class Service extends Context.Tag("effect-wsproto/WSConnection/Service")<
   ) => Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError>
   readonly state: Effect.Effect<ConnectionState>
 }>() {}
+
+const sentOf = ({ bytes, error, events }: Received): Sent =>
+  error?._tag === "RemoteProtocolError" ? { bytes, events, error } : { bytes, events }
 
 const outcome = (received: Received): Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError> => {
   const error = received.error
@@ -277,7 +282,7 @@ export const makeService = (options: WSConnectionOptions): Effect.Effect<Service
           const result = send(s, event)
           return Either.isLeft(result)
             ? [Effect.fail(result.left), s]
-            : [Effect.succeed({ bytes: result.right.bytes, events: result.right.events }), result.right.state]
+            : [Effect.succeed(sentOf(result.right)), result.right.state]
         })),
       receive: (data) => Effect.flatten(Ref.modify(ref, (s) => apply(receive(s, data), s))),
       initiateUpgradeConnection: (headers, path) =>

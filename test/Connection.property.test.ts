@@ -28,7 +28,8 @@ import {
   toHex,
   utf8,
   wsClassFace,
-  wsReducerFace
+  wsReducerFace,
+  wsServiceFace
 } from "./helpers.js"
 
 const { CLIENT, SERVER } = ConnectionType
@@ -299,6 +300,15 @@ describe("a client and a server wired together", () => {
         expect(run(wsClassFace, s).trace).toEqual(run(wsReducerFace, s).trace)
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("the Effect service writes the same bytes and gives the same events at every step as the reducers", () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        expect(run(wsServiceFace, s).trace).toEqual(run(wsReducerFace, s).trace)
+      }),
+      { numRuns: 200 }
     )
   })
 })

@@ -5,13 +5,14 @@
  * forms of events and feeding inputs to the handshake reducer; for the connection tests, the reducer
  * face and the class face of one end behind one interface (`Face`).
  */
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type { LocalProtocolError, RemoteProtocolError } from "../src/Errors.js"
+import { LocalProtocolError, type RemoteProtocolError } from "../src/Errors.js"
 import type * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
 import * as Handshake from "../src/Handshake.js"
 import * as Connection from "../src/Connection.js"
-import type { ConnectionState, ConnectionType } from "../src/ConnectionState.js"
+import { ConnectionState, type ConnectionType } from "../src/ConnectionState.js"
 import * as WSConnection from "../src/WSConnection.js"
 
 /** Parses hex such as `"81 05 48 65"` or `"810548"` (whitespace ignored) into bytes. */
@@ -399,6 +400,39 @@ export const wsClassFace = (options: WSConnection.WSConnectionOptions): Face => 
     receive: (data) => {
       ws.receiveData(data)
       return [...ws.events()]
+    }
+  }
+}
+
+/**
+ * The `WSConnection.Service` Effect service as a `Face`, each operation run with `Effect.runSync`:
+ * a failure's `events` are what the same input completed before it.
+ */
+export const wsServiceFace = (options: WSConnection.WSConnectionOptions): Face => {
+  const service = Effect.runSync(WSConnection.makeService(options))
+  const face = { failed: false }
+  const run = <A>(effect: Effect.Effect<A, RemoteProtocolError | LocalProtocolError>): A | RemoteProtocolError | LocalProtocolError =>
+    Effect.runSync(Effect.either(effect)).pipe((result) => (Either.isLeft(result) ? result.left : result.right))
+  const opened = () => {
+    const state = Effect.runSync(service.state)
+    return state !== ConnectionState.CONNECTING && state !== ConnectionState.REJECTING
+  }
+  const received = (result: ReadonlyArray<Events.Event> | RemoteProtocolError | LocalProtocolError, wasOpen: boolean) =>
+    Array.isArray(result)
+      ? (result as ReadonlyArray<Events.Event>)
+      : classView(face, (result as RemoteProtocolError).events ?? [], result as RemoteProtocolError, wasOpen || opened())
+  return {
+    state: () => Effect.runSync(service.state),
+    send: (event) => {
+      const result = run(service.send(event))
+      if (result instanceof LocalProtocolError) throw result
+      const sent = result as WSConnection.Sent
+      const events = sent.error === undefined ? sent.events : classView(face, sent.events, sent.error, true)
+      return { bytes: concatAll(sent.bytes), events }
+    },
+    receive: (data) => {
+      const wasOpen = opened()
+      return received(run(service.receive(data)), wasOpen)
     }
   }
 }
