@@ -18,6 +18,14 @@ import { EventQueue } from "./internal/eventQueue.js"
 import * as fast from "./internal/events.js"
 
 /**
+ * wsproto's `wsproto.connection` names, for ported code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export { CLIENT, ConnectionState, ConnectionType, SERVER } from "./ConnectionState.js"
+
+/**
  * @since 0.1.0
  * @category models
  */
