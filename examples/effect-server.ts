@@ -3,14 +3,13 @@
  * Effect program per connection, the conversation's state in the service's `Ref`.
  * Run it: `npx tsx examples/effect-server.ts [port]`.
  */
-import * as Net from "node:net"
 import * as Effect from "effect/Effect"
 import { ConnectionState } from "../src/ConnectionState.js"
 import type { RemoteProtocolError } from "../src/Errors.js"
 import * as Events from "../src/Events.js"
 import * as WSConnection from "../src/WSConnection.js"
 import { fromSocket, type SocketIO } from "./netSocket.js"
-import type { RunningServer } from "./server.js"
+import { listen, type RunningServer } from "./listen.js"
 
 const conversation = (io: SocketIO, log: (line: string) => void) =>
   Effect.gen(function*() {
@@ -59,28 +58,13 @@ const conversation = (io: SocketIO, log: (line: string) => void) =>
   }).pipe(Effect.provide(WSConnection.layerServer()))
 
 export const startEffectServer = (port = 0, log: (line: string) => void = console.log): Promise<RunningServer> =>
-  new Promise((resolve, reject) => {
-    const sockets = new Set<Net.Socket>()
-    const server = Net.createServer((socket) => {
-      sockets.add(socket)
-      socket.on("close", () => sockets.delete(socket))
-      Effect.runFork(
-        Effect.flatMap(fromSocket(socket), (io) => conversation(io, log)).pipe(
-          Effect.catchAll(() => Effect.sync(() => socket.destroy()))
-        )
+  listen((socket) => {
+    Effect.runFork(
+      Effect.flatMap(fromSocket(socket), (io) => conversation(io, log)).pipe(
+        Effect.catchAll(() => Effect.sync(() => socket.destroy()))
       )
-    })
-    server.once("error", reject)
-    server.listen(port, "127.0.0.1", () =>
-      resolve({
-        port: (server.address() as Net.AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const socket of sockets) socket.destroy()
-            server.close(() => done())
-          })
-      }))
-  })
+    )
+  }, port)
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const server = await startEffectServer(Number(process.argv[2] ?? 8765))

@@ -59,13 +59,14 @@ export interface State {
 }
 
 /**
- * What one step gives: the next state, the events, the bytes to write.
+ * What one step gives: the next state, the events, the bytes to write (the shape of every
+ * reducer above the frame codec; `WSConnection` uses it with its own state).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Step {
-  readonly state: State
+export interface Step<S = State> {
+  readonly state: S
   readonly events: ReadonlyArray<Events.Event>
   readonly bytes: ReadonlyArray<Uint8Array>
 }
@@ -78,7 +79,7 @@ export interface Step {
  * @since 0.1.0
  * @category models
  */
-export interface Received extends Step {
+export interface Received<S = State> extends Step<S> {
   readonly error: RemoteProtocolError | LocalProtocolError | undefined
 }
 

@@ -15,6 +15,7 @@
  */
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type { Opcode, Role } from "./Frame.js"
+import { isToken, splitOutsideQuotes } from "./internal/http11.js"
 
 /**
  * A received frame header as the inbound header hook sees it. `rsv` holds RSV1, RSV2 and RSV3 as
@@ -41,6 +42,8 @@ export interface OutboundFrame {
   readonly rsv: number
   readonly opcode: Opcode
   readonly payload: Uint8Array
+  /** The whole message's length, when the encoder has the whole message (it may split it). */
+  readonly messageLength?: number
 }
 
 /**
@@ -135,26 +138,6 @@ export interface Element {
   readonly parameters: ReadonlyArray<Parameter>
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
-/** Splits at `separator` outside quoted strings. */
-const splitOutsideQuotes = (text: string, separator: string): Array<string> => {
-  const parts: Array<string> = []
-  let start = 0
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (quoted && c === "\\") i++
-    else if (c === "\"") quoted = !quoted
-    else if (c === separator && !quoted) {
-      parts.push(text.slice(start, i))
-      start = i + 1
-    }
-  }
-  parts.push(text.slice(start))
-  return parts
-}
-
 const unquote = (value: string): string | undefined => {
   if (!value.startsWith("\"")) return value
   if (value.length < 2 || !value.endsWith("\"")) return undefined
@@ -170,18 +153,18 @@ const unquote = (value: string): string | undefined => {
  */
 export const parseElement = (element: string): Element | undefined => {
   const [name, ...rest] = splitOutsideQuotes(element, ";").map((part) => part.trim())
-  if (name === undefined || !TOKEN.test(name)) return undefined
+  if (name === undefined || !isToken(name)) return undefined
   const parameters: Array<Parameter> = []
   for (const part of rest) {
     const equals = part.indexOf("=")
     const key = (equals < 0 ? part : part.slice(0, equals)).trim()
-    if (!TOKEN.test(key)) return undefined
+    if (!isToken(key)) return undefined
     if (equals < 0) {
       parameters.push({ name: key, value: undefined })
       continue
     }
     const value = unquote(part.slice(equals + 1).trim())
-    if (value === undefined || !TOKEN.test(value)) return undefined
+    if (value === undefined || !isToken(value)) return undefined
     parameters.push({ name: key, value })
   }
   return { name, parameters }

@@ -85,12 +85,19 @@ const OUTPUT_CHUNK = 4 * 1024
 
 const isBits = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 8 && n <= 15
 
+/** RFC 7692 §7.1.2: a window size is 8 to 15, written without leading zeros. */
+const BITS = /^(?:[89]|1[0-5])$/
+
 /** The per-connection state: compressor and decompressor, created when first needed. */
 class State {
   deflater: pako.Deflate | undefined = undefined
   inflater: pako.Inflate | undefined = undefined
   /** The data message being received is compressed (RSV1 on its first frame). */
   inboundCompressed = false
+  /** Compressed bytes of that message so far. */
+  inboundBytes = 0
+  /** That message's deflate stream ended with a BFINAL block: the rest of it is ignored. */
+  inboundEnded = false
   /** The frame being received is a control frame: compression state is not touched. */
   inboundControl = false
   outboundCompressed = false
@@ -107,6 +114,12 @@ const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | R
   const inflater = state.inflater ??= new pako.Inflate({ raw: true, windowBits: Math.max(9, peer), chunkSize: OUTPUT_CHUNK })
   const out: Array<Uint8Array> = []
   let size = 0
+  let ended = false
+  inflater.onEnd = (status) => {
+    // pako's own handler records errors in `err`; a stream that ended either way is done.
+    pako.Inflate.prototype.onEnd.call(inflater, status)
+    ended = true
+  }
   inflater.onData = (chunk) => {
     const bytes = chunk as Uint8Array
     size += bytes.length
@@ -123,6 +136,11 @@ const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | R
   if (inflater.err !== 0) {
     state.inflater = undefined
     return remote(`Invalid compressed data: ${inflater.msg}`, 1007)
+  }
+  // A block with BFINAL ended the stream: the next message starts a new one.
+  if (ended) {
+    state.inflater = undefined
+    state.inboundEnded = true
   }
   return concat(out, size)
 }
@@ -159,11 +177,15 @@ const inboundHeader = (state: State, header: InboundHeader): readonly [State, nu
   if (state.inboundControl) return rsv1 ? remote("RSV1 set on a control frame", 1002) : [state, 0]
   if (header.opcode === 0x0) return rsv1 ? remote("RSV1 set on a continuation frame", 1002) : [state, RSV1]
   state.inboundCompressed = rsv1
+  state.inboundBytes = 0
+  state.inboundEnded = false
   return [state, RSV1]
 }
 
 const inboundPayload = (state: State, data: Uint8Array, budget: number): readonly [State, Uint8Array] | RemoteProtocolError => {
   if (state.inboundControl || !state.inboundCompressed || data.length === 0) return [state, data]
+  if (state.inboundEnded) return [state, new Uint8Array(0)]
+  state.inboundBytes += data.length
   const inflated = inflate(state, data, budget)
   return inflated instanceof RemoteProtocolError ? inflated : [state, inflated]
 }
@@ -174,10 +196,13 @@ const inboundComplete = (
   budget: number
 ): readonly [State, Uint8Array | undefined] | RemoteProtocolError => {
   if (state.inboundControl || !fin || !state.inboundCompressed) return [state, undefined]
+  state.inboundCompressed = false
+  // A message compressed to nothing at all (not even §7.2.3.6's single 00 byte) is empty, and a
+  // stream that ended with BFINAL takes no tail: either would leave a decompressor inside a block.
+  if (state.inboundBytes === 0 || state.inboundEnded) return [state, undefined]
   // RFC 7692 §7.2.2: append the empty block the sender removed, then flush.
   const inflated = inflate(state, TAIL, budget)
   if (inflated instanceof RemoteProtocolError) return inflated
-  state.inboundCompressed = false
   const agreed = state.agreed
   if (state.role === "client" ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover) {
     state.inflater = undefined
@@ -188,7 +213,9 @@ const inboundComplete = (
 const outbound = (state: State, frame: OutboundFrame): readonly [State, OutboundFrame] => {
   if (frame.opcode >= 0x8) return [state, frame]
   if (frame.opcode !== 0x0) {
-    state.outboundCompressed = !(frame.fin && frame.payload.length < (state.options.threshold ?? 0))
+    // The threshold applies to whole messages; a message sent in parts is compressed.
+    const length = frame.messageLength ?? (frame.fin ? frame.payload.length : Infinity)
+    state.outboundCompressed = length >= (state.options.threshold ?? 0)
   }
   if (!state.outboundCompressed) return [state, frame]
   const payload = deflate(state, frame.payload, frame.fin)
@@ -234,7 +261,7 @@ const readParameters = (
     if (!known.has(name)) return `unknown parameter ${name}`
     if (seen.has(name)) return `duplicate parameter ${name}`
     if (name.endsWith("context_takeover") && value !== undefined) return `${name} takes no value`
-    if (name.endsWith("window_bits") && value !== undefined && !(/^\d+$/.test(value) && isBits(Number(value)))) {
+    if (name.endsWith("window_bits") && value !== undefined && !BITS.test(value)) {
       return `${name} must be 8 to 15, got ${value}`
     }
     seen.set(name, value)

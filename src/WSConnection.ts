@@ -42,22 +42,13 @@ export interface State {
 }
 
 /**
+ * A step of the conversation: the next state, the events, the bytes to write, and the error if
+ * any (see `Connection.Received`).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Step {
-  readonly state: State
-  readonly events: ReadonlyArray<Events.Event>
-  readonly bytes: ReadonlyArray<Uint8Array>
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Received extends Step {
-  readonly error: RemoteProtocolError | LocalProtocolError | undefined
-}
+export type Received = Connection.Received<State>
 
 /**
  * A conversation in the CONNECTING state.

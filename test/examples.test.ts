@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from "vitest"
 import { runClient } from "../examples/client.js"
 import { runEffectClient } from "../examples/effect-client.js"
 import { startEffectServer } from "../examples/effect-server.js"
-import { startServer, type RunningServer } from "../examples/server.js"
+import type { RunningServer } from "../examples/listen.js"
+import { startServer } from "../examples/server.js"
 import { walkThrough } from "../examples/states.js"
 
 const servers = { "class server": startServer, "Effect server": startEffectServer }

@@ -107,13 +107,14 @@ export const encodeMessage = (state: Readonly<EncoderState>, data: string | Uint
   }
   const payload = typeof data === "string" ? utf8Bytes(data) : data
   const writer = new Writer(state)
+  const messageLength = fin && state.message === 0 ? payload.length : undefined
   if (payload.length <= size) {
-    writer.frame(fin, first, payload)
+    writer.frame(fin, first, payload, messageLength)
   } else {
     // RFC 6455 §5.4: the first fragment carries the opcode, the rest are CONTINUATION frames.
     for (let offset = 0; offset < payload.length && writer.error === undefined; offset += size) {
       const last = offset + size >= payload.length
-      writer.frame(fin && last, offset === 0 ? first : CONTINUATION, payload.subarray(offset, offset + size))
+      writer.frame(fin && last, offset === 0 ? first : CONTINUATION, payload.subarray(offset, offset + size), messageLength)
     }
   }
   return writer.result(message)
@@ -177,12 +178,13 @@ class Writer {
     return Either.right({ state: next(this.state, message, this.extensionStates), bytes: this.bytes })
   }
 
-  frame(fin: boolean, opcode: number, data: Uint8Array): void {
+  frame(fin: boolean, opcode: number, data: Uint8Array, messageLength?: number): void {
     const config = this.state.config
     let rsv = 0
     let payload = data
     if (config.extensions.length > 0) {
-      const outbound = this.outbound({ fin, rsv, opcode: opcode as Frame.Opcode, payload })
+      const frame = { fin, rsv, opcode: opcode as Frame.Opcode, payload }
+      const outbound = this.outbound(messageLength === undefined ? frame : { ...frame, messageLength })
       if (outbound === undefined) return
       rsv = outbound.rsv
       payload = outbound.payload

@@ -240,21 +240,28 @@ export const listValues = (headers: Headers, name: string): Array<string> => {
  *
  * @internal
  */
-export const splitList = (value: string): Array<string> => {
-  const elements: Array<string> = []
+export const splitList = (value: string): Array<string> => splitOutsideQuotes(value, ",").map((element) => element.trim())
+
+/**
+ * Splits at `separator` wherever it is not inside a quoted string (RFC 9110 §5.6.4).
+ *
+ * @internal
+ */
+export const splitOutsideQuotes = (text: string, separator: string): Array<string> => {
+  const parts: Array<string> = []
   let start = 0
   let quoted = false
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
     if (quoted && c === "\\") i++
     else if (c === "\"") quoted = !quoted
-    else if (c === "," && !quoted) {
-      elements.push(value.slice(start, i).trim())
+    else if (c === separator && !quoted) {
+      parts.push(text.slice(start, i))
       start = i + 1
     }
   }
-  elements.push(value.slice(start).trim())
-  return elements
+  parts.push(text.slice(start))
+  return parts
 }
 
 /**
