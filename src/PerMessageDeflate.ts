@@ -163,8 +163,10 @@ const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
   }
   deflater.push(data, fin ? Z_SYNC_FLUSH : Z_NO_FLUSH)
   const bytes = concat(out, size)
-  // RFC 7692 §7.2.1: a message's compressed data ends without the flush's empty block.
-  return fin && bytes.length >= 4 ? bytes.subarray(0, bytes.length - 4) : bytes
+  if (!fin) return bytes
+  // RFC 7692 §7.2.1: a message's compressed data ends without the flush's empty block. A flush
+  // with nothing new may write nothing at all: the message is then the single byte 00 (§7.2.3.6).
+  return bytes.length > 4 ? bytes.subarray(0, bytes.length - 4) : new Uint8Array(1)
 }
 
 // The framing hooks (RFC 7692 §6, §7.2): shared by every connection, all they need is in the state.
