@@ -285,7 +285,15 @@ class OurClient {
         })
       }
     }
-    await this.until(() => (this.messages.length >= script.length ? true : undefined), `${script.length} echoes`)
+    await this.until(() => {
+      if (this.messages.length >= script.length) return true
+      // A peer that closes before echoing everything fails the test at once, saying why.
+      const close = this.events.find((e) => e._tag === "CloseConnection") as Events.CloseConnection | undefined
+      if (close !== undefined || this.closed) {
+        throw new Error(`closed after ${this.messages.length} echoes: ${close === undefined ? "socket closed" : `${close.code} ${close.reason}`}`)
+      }
+      return undefined
+    }, `${script.length} echoes`)
     expect(this.messages.map(comparable)).toEqual(expectedEchoes.map(comparable))
     expect(this.events.some((e) => e._tag === "Pong")).toBe(true)
   }
@@ -396,6 +404,7 @@ const startOurServer = async (
 class WsClient {
   readonly messages: Array<Message> = []
   closeCode: number | undefined = undefined
+  closeReason = ""
   readonly #wakers = new Set<() => void>()
 
   private constructor(readonly ws: WebSocket, readonly responseHead: Record<string, string | Array<string> | undefined>) {
@@ -404,8 +413,9 @@ class WsClient {
       this.messages.push(isBinary ? new Uint8Array(buffer) : buffer.toString("utf8"))
       this.#wake()
     })
-    ws.on("close", (code) => {
+    ws.on("close", (code, reason) => {
       this.closeCode = code
+      this.closeReason = reason.toString()
       this.#wake()
     })
   }
@@ -445,7 +455,13 @@ class WsClient {
       else if (item instanceof Uint8Array) this.ws.send(item, { binary: true })
       else item.forEach((piece, i) => this.ws.send(piece, { binary: false, fin: i === item.length - 1 }))
     }
-    await this.until(() => (this.messages.length >= script.length ? true : undefined), `${script.length} echoes`)
+    await this.until(() => {
+      if (this.messages.length >= script.length) return true
+      if (this.closeCode !== undefined) {
+        throw new Error(`closed after ${this.messages.length} echoes: ${this.closeCode} ${this.closeReason}`)
+      }
+      return undefined
+    }, `${script.length} echoes`)
     expect(this.messages.map(comparable)).toEqual(expectedEchoes.map(comparable))
   }
 
