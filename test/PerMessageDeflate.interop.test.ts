@@ -66,6 +66,26 @@ const until = <A>(subscribe: (wake: () => void) => () => void, check: () => A | 
     what
   )
 
+/** Something the tests wait on: `until` re-checks whenever it calls `wake`. */
+class Watched {
+  readonly #wakers = new Set<() => void>()
+
+  protected wake(): void {
+    for (const wake of [...this.#wakers]) wake()
+  }
+
+  until<A>(check: () => A | undefined, what: string): Promise<A> {
+    return until(
+      (wake) => {
+        this.#wakers.add(wake)
+        return () => this.#wakers.delete(wake)
+      },
+      check,
+      what
+    )
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Messages
 
@@ -159,7 +179,7 @@ const agreedOf = (extension: Extensions.Extension): PMD.Agreed => {
 // ---------------------------------------------------------------------------------------------
 // Our client over node:net
 
-class OurClient {
+class OurClient extends Watched {
   readonly received: Array<Uint8Array> = []
   readonly sent: Array<Uint8Array> = []
   readonly events: Array<Events.Event> = []
@@ -167,11 +187,11 @@ class OurClient {
   readonly messages: Array<Message> = []
   handshakeError: unknown = undefined
   closed = false
-  readonly #wakers = new Set<() => void>()
   #text = ""
   #bytes: Array<Uint8Array> = []
 
   private constructor(readonly socket: net.Socket, readonly ws: WSConnection.WSConnection) {
+    super()
     socket.on("data", (chunk: Buffer) => {
       this.received.push(new Uint8Array(chunk))
       try {
@@ -181,11 +201,11 @@ class OurClient {
         socket.destroy()
       }
       for (const event of this.ws.events()) this.#onEvent(event)
-      this.#wake()
+      this.wake()
     })
     socket.on("close", () => {
       this.closed = true
-      this.#wake()
+      this.wake()
     })
     socket.on("error", () => {})
   }
@@ -240,20 +260,6 @@ class OurClient {
     }
   }
 
-  #wake(): void {
-    for (const wake of [...this.#wakers]) wake()
-  }
-
-  until<A>(check: () => A | undefined, what: string): Promise<A> {
-    return until(
-      (wake) => {
-        this.#wakers.add(wake)
-        return () => this.#wakers.delete(wake)
-      },
-      check,
-      what
-    )
-  }
 
   /** The 101's head and the frames the server sent after it. */
   wire(): { readonly head: string; readonly frames: Array<WireFrame> } {
@@ -401,22 +407,22 @@ const startOurServer = async (
 // ---------------------------------------------------------------------------------------------
 // A ws client
 
-class WsClient {
+class WsClient extends Watched {
   readonly messages: Array<Message> = []
   closeCode: number | undefined = undefined
   closeReason = ""
-  readonly #wakers = new Set<() => void>()
 
   private constructor(readonly ws: WebSocket, readonly responseHead: Record<string, string | Array<string> | undefined>) {
+    super()
     ws.on("message", (data, isBinary) => {
       const buffer = data as Buffer
       this.messages.push(isBinary ? new Uint8Array(buffer) : buffer.toString("utf8"))
-      this.#wake()
+      this.wake()
     })
     ws.on("close", (code, reason) => {
       this.closeCode = code
       this.closeReason = reason.toString()
-      this.#wake()
+      this.wake()
     })
   }
 
@@ -434,20 +440,6 @@ class WsClient {
     return new WsClient(ws, response.headers)
   }
 
-  #wake(): void {
-    for (const wake of [...this.#wakers]) wake()
-  }
-
-  until<A>(check: () => A | undefined, what: string): Promise<A> {
-    return until(
-      (wake) => {
-        this.#wakers.add(wake)
-        return () => this.#wakers.delete(wake)
-      },
-      check,
-      what
-    )
-  }
 
   async converse(): Promise<void> {
     for (const item of script) {
