@@ -1,0 +1,837 @@
+/**
+ * The driver: one WebSocket conversation over an `@effect/platform` `Socket.Socket`.
+ *
+ * The socket's handler steps the pure reducers synchronously, chunk by chunk, so that every
+ * chunk is consumed in order whatever the socket does with the Effect a handler returns; that
+ * Effect only waits for read credit (the consumer pulling), which a socket that awaits it turns
+ * into backpressure. Everything written goes through one outbox in the order the reducer made it,
+ * drained by one writer fiber.
+ */
+import * as Socket from "@effect/platform/Socket"
+import * as Chunk from "effect/Chunk"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import * as Connection from "../Connection.js"
+import { ConnectionState, ConnectionType } from "../ConnectionState.js"
+import type { LocalProtocolError, RemoteProtocolError } from "../Errors.js"
+import * as Events from "../Events.js"
+import * as Frame from "../Frame.js"
+import type * as Api from "../WebSocket.js"
+import { WebSocketError } from "../WebSocketError.js"
+import * as WSConnection from "../WSConnection.js"
+import { concat, EMPTY } from "./bytes.js"
+import * as fast from "./events.js"
+
+/** @internal */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
+/** @internal */
+export const DEFAULT_READ_HIGH_WATER_MARK = 64 * 1024
+/** @internal */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 64 * 1024
+/** @internal */
+export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.DurationInput = "10 seconds"
+const DEFAULT_CLOSE_TIMEOUT: Duration.DurationInput = "10 seconds"
+const DEFAULT_PING_INTERVAL: Duration.DurationInput = "20 seconds"
+const DEFAULT_PONG_TIMEOUT: Duration.DurationInput = "20 seconds"
+
+/** The most of a rejection's body a client keeps for `WebSocketError.body`. */
+const MAX_REJECTION_BODY = 64 * 1024
+/** Small chunks queued together are written as one. */
+const MERGE_LIMIT = 64 * 1024
+
+/** @internal */
+export interface HandshakeLimits {
+  readonly handshakeTimeout?: Duration.DurationInput
+  readonly maxHeadSize?: number
+  readonly maxHeaders?: number
+}
+
+type Options = Api.Options & HandshakeLimits
+
+interface Settings {
+  readonly readHighWaterMark: number
+  readonly writeHighWaterMark: number
+  readonly closeTimeout: Duration.Duration
+  readonly pingInterval: Duration.Duration
+  readonly pongTimeout: Duration.Duration
+  readonly handshakeTimeout: Duration.Duration
+}
+
+const settings = (options: Options): Settings => ({
+  readHighWaterMark: options.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK,
+  writeHighWaterMark: options.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK,
+  closeTimeout: Duration.decode(options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+  pingInterval: Duration.decode(options.pingInterval ?? DEFAULT_PING_INTERVAL),
+  pongTimeout: Duration.decode(options.pongTimeout ?? DEFAULT_PONG_TIMEOUT),
+  handshakeTimeout: Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+})
+
+const reducerOptions = (options: Options, connectionType: ConnectionType): WSConnection.WSConnectionOptions => {
+  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE
+  return {
+    connectionType,
+    maxMessageSize,
+    maxFrameSize: options.maxFrameSize ?? maxMessageSize,
+    // The driver never reads a socket chunk again once it is stepped.
+    unmaskInPlace: true,
+    ...(options.maxHeadSize === undefined ? {} : { maxHeadSize: options.maxHeadSize }),
+    ...(options.maxHeaders === undefined ? {} : { maxHeaders: options.maxHeaders }),
+    ...(options.fragmentSize === undefined ? {} : { fragmentSize: options.fragmentSize })
+  }
+}
+
+const error = (props: ConstructorParameters<typeof WebSocketError>[0]) => new WebSocketError(props)
+
+const protocolError = (cause: RemoteProtocolError, during: "handshake" | "connection") =>
+  during === "handshake"
+    ? error({ reason: "HandshakeFailed", message: `Opening handshake failed: ${cause.message}`, cause })
+    : error({
+      reason: "ProtocolError",
+      message: `The peer broke the protocol (closed with ${cause.closeCode}): ${cause.message}`,
+      closeCode: cause.closeCode,
+      cause
+    })
+
+const localError = (cause: LocalProtocolError) => error({ reason: "LocalError", message: cause.message, cause })
+
+const closedError = (info: Api.CloseInfo) =>
+  error({
+    reason: "Closed",
+    message: `The connection is closed (${info.code}${info.reason === "" ? "" : ` ${info.reason}`}).`,
+    closeCode: info.code,
+    closeReason: info.reason
+  })
+
+const ABNORMAL: Api.CloseInfo = { code: Frame.CloseReason.ABNORMAL_CLOSURE, reason: "" }
+
+const timeoutError = (reason: "HandshakeTimeout" | "CloseTimeout" | "PongTimeout", after: Duration.Duration) =>
+  error({ reason, message: `${reason}: nothing came in ${Duration.format(after)}.` })
+
+const byteLength = (data: Api.Message) => data.length
+
+type Phase = "connecting" | "open" | "closing" | "closed"
+
+/** What a client's handshake ends with. */
+type Opened = { readonly _tag: "Accepted"; readonly event: Events.AcceptConnection } | {
+  readonly _tag: "Request"
+  readonly event: Events.Request
+}
+
+/**
+ * One conversation's mutable core. Its methods are synchronous and called only from fibers of
+ * one runtime, so each of them is atomic.
+ */
+class Driver {
+  conversation: WSConnection.State
+  connection: Connection.State | undefined
+  phase: Phase = "connecting"
+
+  /** Received pieces not yet pulled, and their size. */
+  readonly inbox: Mailbox.Mailbox<Api.Fragment, WebSocketError>
+  queued = 0
+  readonly readGate = Effect.unsafeMakeLatch(true)
+  readPaused = false
+
+  /** Bytes to write, in order, and their size; `writing` while the writer has a batch out. */
+  outbox: Array<Uint8Array> = []
+  outboxBytes = 0
+  writing = false
+  readonly writeWake = Effect.unsafeMakeLatch(false)
+  readonly writeSpace = Effect.unsafeMakeLatch(true)
+  readonly flushed = Effect.unsafeMakeLatch(true)
+
+  /** The end: the peer's close, or why the connection failed. */
+  readonly ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>
+  endExit: Exit.Exit<Api.CloseInfo, WebSocketError> | undefined
+  /** The handshake's outcome. */
+  readonly opened: Deferred.Deferred<Opened, WebSocketError>
+  rejection: { status: number; headers: Events.Headers; body: Array<Uint8Array>; size: number } | undefined
+  /** The socket's `run` has returned: the peer ended the transport, or it failed. */
+  readonly transportEnded: Deferred.Deferred<void>
+  /** Set when the connection must be torn down at once rather than closed. */
+  abortRequested = false
+
+  /** Pings waiting for their pong, oldest first: payload (as text) and what to resolve. */
+  readonly pings: Array<{ readonly key: string; readonly done: Deferred.Deferred<void, WebSocketError> }> = []
+
+  constructor(
+    readonly role: ConnectionType,
+    readonly settings: Settings,
+    options: WSConnection.WSConnectionOptions,
+    inbox: Mailbox.Mailbox<Api.Fragment, WebSocketError>,
+    ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>,
+    opened: Deferred.Deferred<Opened, WebSocketError>,
+    transportEnded: Deferred.Deferred<void>
+  ) {
+    this.conversation = WSConnection.make(options)
+    this.inbox = inbox
+    this.ended = ended
+    this.opened = opened
+    this.transportEnded = transportEnded
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  /** The socket handler: steps the reducer over the chunk; the Effect returned waits for credit. */
+  readonly onChunk = (chunk: Uint8Array): Effect.Effect<void> | void => {
+    if (this.phase === "closed") return
+    if (this.connection !== undefined) {
+      const step = Connection.receive(this.connection, chunk)
+      this.connection = step.state
+      this.handleEvents(step.events)
+      if (step.error?._tag === "RemoteProtocolError") this.onViolation(step.error)
+    } else {
+      const step = WSConnection.receive(this.conversation, chunk)
+      this.handshakeStep(step)
+    }
+    if (this.queued > this.settings.readHighWaterMark && this.phase === "open") this.pauseReading()
+    return this.readPaused ? this.readGate.await : undefined
+  }
+
+  isClosed(): boolean {
+    return this.phase === "closed"
+  }
+
+  pauseReading(): void {
+    this.readPaused = true
+    this.readGate.unsafeClose()
+  }
+
+  resumeReading(): void {
+    this.readPaused = false
+    this.readGate.unsafeOpen()
+  }
+
+  /** The transport ended (the peer's FIN) or failed. */
+  onTransportEnd(exit: Exit.Exit<void, unknown>): void {
+    if (this.phase !== "closed") {
+      if (Exit.isFailure(exit)) {
+        this.finish(error({ reason: "Transport", message: "The transport failed.", cause: Cause.squash(exit.cause) }))
+      } else if (this.connection === undefined) {
+        const step = WSConnection.receive(this.conversation, null)
+        this.handshakeStep(step)
+        if (!this.isClosed()) {
+          const failure = closedError(ABNORMAL)
+          Deferred.unsafeDone(this.opened, Exit.fail(failure))
+          this.finish(failure)
+        }
+      } else {
+        // RFC 6455 §7.1.5: the TCP connection closed with no closing handshake.
+        this.finish(closedError(ABNORMAL))
+      }
+    }
+    Deferred.unsafeDone(this.transportEnded, Exit.void)
+  }
+
+  handshakeStep(step: WSConnection.Received): void {
+    this.conversation = step.state
+    if (step.error !== undefined) {
+      const failure = step.error._tag === "RemoteProtocolError"
+        ? protocolError(step.error, "handshake")
+        : localError(step.error)
+      // A server answers a bad request with the rejection the reducer suggests (400, 426, 431).
+      const hint = step.error._tag === "RemoteProtocolError" ? step.error.eventHint : undefined
+      if (hint !== undefined && this.role === ConnectionType.SERVER) this.sendHandshake(hint)
+      Deferred.unsafeDone(this.opened, Exit.fail(failure))
+      this.finish(failure)
+      return
+    }
+    if (this.conversation.connection !== undefined) this.connection = this.conversation.connection
+    this.handleEvents(step.events)
+  }
+
+  handleEvents(events: ReadonlyArray<Events.Event>): void {
+    for (const event of events) {
+      switch (event._tag) {
+        case "TextMessage":
+        case "BytesMessage":
+          if (this.phase === "open") {
+            this.inbox.unsafeOffer(event)
+            this.queued += byteLength(event.data)
+          }
+          break
+        case "Ping":
+          // RFC 6455 §5.5.2: answered as soon as possible, also between a message's fragments.
+          if (this.connection?.state === ConnectionState.OPEN) this.sendControl(fast.pong(event.payload))
+          break
+        case "Pong":
+          this.onPong(event.payload)
+          break
+        case "CloseConnection":
+          this.onClose(event)
+          break
+        case "Request":
+          // The server decides; reading waits until it has.
+          this.pauseReading()
+          Deferred.unsafeDone(this.opened, Exit.succeed({ _tag: "Request", event }))
+          break
+        case "AcceptConnection":
+          this.phase = "open"
+          Deferred.unsafeDone(this.opened, Exit.succeed({ _tag: "Accepted", event }))
+          break
+        case "RejectConnection":
+          this.rejection = { status: event.statusCode, headers: event.headers, body: [], size: 0 }
+          if (!event.hasBody) this.rejected()
+          break
+        case "RejectData":
+          if (this.rejection !== undefined) {
+            const room = MAX_REJECTION_BODY - this.rejection.size
+            if (room > 0) {
+              const piece = event.data.subarray(0, room)
+              this.rejection.body.push(piece)
+              this.rejection.size += piece.length
+            }
+            if (event.bodyFinished) this.rejected()
+          }
+          break
+      }
+    }
+  }
+
+  rejected(): void {
+    const { body, headers, size, status } = this.rejection!
+    const failure = error({
+      reason: "HandshakeRejected",
+      message: `The server rejected the opening handshake with status ${status}.`,
+      status,
+      headers,
+      body: concat(body, size)
+    })
+    Deferred.unsafeDone(this.opened, Exit.fail(failure))
+    this.finish(failure)
+  }
+
+  /** RFC 6455 §5.5.1: a close received. */
+  onClose(event: Events.CloseConnection): void {
+    const info = { code: event.code, reason: event.reason }
+    if (this.connection?.state === ConnectionState.REMOTE_CLOSING) {
+      // The peer started the closing handshake: answer with its code (none if it gave none).
+      this.sendControl(fast.closeConnection(event.code, event.reason))
+    }
+    this.finish(info)
+  }
+
+  /** RFC 6455 §7.1.7: fail the connection with the code the violation calls for. */
+  onViolation(cause: RemoteProtocolError): void {
+    if (this.phase === "open" || this.phase === "closing") {
+      this.sendControl(fast.closeConnection(cause.closeCode, cause.message))
+    }
+    this.finish(protocolError(cause, "connection"))
+  }
+
+  onPong(payload: Uint8Array): void {
+    const key = keyOf(payload)
+    const index = this.pings.findIndex((ping) => ping.key === key)
+    if (index < 0) return // unsolicited (RFC 6455 §5.5.3)
+    // A pong answers its ping and every earlier one.
+    for (const ping of this.pings.splice(0, index + 1)) Deferred.unsafeDone(ping.done, Exit.void)
+  }
+
+  /** The consumer took these pieces: give read credit back below half the high-water mark. */
+  taken(pieces: Chunk.Chunk<Api.Fragment>): void {
+    for (const piece of pieces) this.queued -= byteLength(piece.data)
+    if (this.readPaused && this.queued <= this.settings.readHighWaterMark / 2 && this.phase !== "connecting") {
+      this.resumeReading()
+    }
+  }
+
+  // ---- writing -------------------------------------------------------------------------------
+
+  enqueue(bytes: ReadonlyArray<Uint8Array>): void {
+    for (const chunk of bytes) {
+      if (chunk.length === 0) continue
+      this.outbox.push(chunk)
+      this.outboxBytes += chunk.length
+    }
+    if (this.outbox.length > 0) {
+      this.flushed.unsafeClose()
+      this.writeWake.unsafeOpen()
+      if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.unsafeClose()
+    }
+  }
+
+  /** Takes what the writer writes next: small chunks merged into one. */
+  takeBatch(): ReadonlyArray<Uint8Array> | undefined {
+    const chunks = this.outbox
+    if (chunks.length === 0) {
+      this.writeWake.unsafeClose()
+      return undefined
+    }
+    this.outbox = []
+    this.writing = true
+    if (chunks.length === 1 || this.outboxBytes > MERGE_LIMIT) return chunks
+    return [concat(chunks, this.outboxBytes)]
+  }
+
+  written(batch: ReadonlyArray<Uint8Array>): void {
+    for (const chunk of batch) this.outboxBytes -= chunk.length
+    this.writing = false
+    if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.unsafeOpen()
+    if (this.outbox.length === 0) this.flushed.unsafeOpen()
+  }
+
+  sendHandshake(event: Events.Event): LocalProtocolError | undefined {
+    const sent = WSConnection.send(this.conversation, event)
+    if (Either.isLeft(sent)) return sent.left
+    this.conversation = sent.right.state
+    this.enqueue(sent.right.bytes)
+    return undefined
+  }
+
+  /** Sends a control frame the driver itself decided on; the state allows it. */
+  sendControl(event: Events.Event): void {
+    const sent = Connection.send(this.connection!, event)
+    if (Either.isRight(sent)) {
+      this.connection = sent.right.state
+      this.enqueue(sent.right.bytes)
+    }
+  }
+
+  /** Encodes a message or a piece of one; the error if it cannot be sent. */
+  sendData(event: Events.TextMessage | Events.BytesMessage): WebSocketError | undefined {
+    if (this.phase !== "open") return this.notOpen()
+    const sent = Connection.send(this.connection!, event)
+    if (Either.isLeft(sent)) return localError(sent.left)
+    this.connection = sent.right.state
+    this.enqueue(sent.right.bytes)
+    return undefined
+  }
+
+  notOpen(): WebSocketError {
+    const exit = this.endExit
+    if (exit === undefined) return closedError({ code: Frame.CloseReason.NORMAL_CLOSURE, reason: "closing" })
+    return Exit.isSuccess(exit) ? closedError(exit.value) : closedError(ABNORMAL)
+  }
+
+  /** RFC 6455 §7.1.2: starts the closing handshake; messages that arrive meanwhile are dropped. */
+  startClose(code: number, reason: string): WebSocketError | undefined {
+    if (this.phase !== "open") return undefined
+    const sent = Connection.send(this.connection!, fast.closeConnection(code, reason))
+    if (Either.isLeft(sent)) return localError(sent.left)
+    this.connection = sent.right.state
+    this.enqueue(sent.right.bytes)
+    this.phase = "closing"
+    this.resumeReading()
+    return undefined
+  }
+
+  /** The connection's end, decided once: the peer's close, or the failure. */
+  finish(outcome: Api.CloseInfo | WebSocketError): void {
+    if (this.endExit !== undefined) return
+    const failed = outcome instanceof WebSocketError
+    const exit: Exit.Exit<Api.CloseInfo, WebSocketError> = failed ? Exit.fail(outcome) : Exit.succeed(outcome)
+    this.endExit = exit
+    this.phase = "closed"
+    this.inbox.unsafeDone(failed ? Exit.fail(outcome) : Exit.void)
+    this.resumeReading()
+    this.writeSpace.unsafeOpen()
+    const pingFailure = Exit.fail(failed ? outcome : closedError(outcome))
+    for (const ping of this.pings.splice(0)) Deferred.unsafeDone(ping.done, pingFailure)
+    Deferred.unsafeDone(this.ended, exit)
+  }
+
+  fail(failure: WebSocketError, abort: boolean): void {
+    if (abort) this.abortRequested = true
+    this.finish(failure)
+  }
+}
+
+const keyOf = (payload: Uint8Array): string => {
+  let key = ""
+  for (let i = 0; i < payload.length; i++) key += String.fromCharCode(payload[i]!)
+  return key
+}
+
+const randomPayload = (): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(4))
+
+/** The writer fiber: drains the outbox, one batch at a time, until the connection ends. */
+const writeLoop = (driver: Driver, write: (chunk: Uint8Array) => Effect.Effect<void, Socket.SocketError>) =>
+  Effect.gen(function*() {
+    while (true) {
+      yield* driver.writeWake.await
+      const batch = driver.takeBatch()
+      if (batch === undefined) continue
+      for (const chunk of batch) yield* write(chunk)
+      driver.written(batch)
+    }
+  })
+
+/** A finite duration, or none for "off". */
+const finite = (duration: Duration.Duration): Option.Option<Duration.Duration> =>
+  Duration.isFinite(duration) ? Option.some(duration) : Option.none()
+
+/** Waits at most `duration` (interruptibly, also inside a finalizer); `None` when it ran out. */
+const awaitAtMost = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  duration: Duration.Duration
+): Effect.Effect<Option.Option<A>, E, R> =>
+  Option.match(finite(duration), {
+    onNone: () => Effect.asSome(Effect.interruptible(effect)),
+    onSome: (d) => Effect.timeoutOption(Effect.interruptible(effect), d)
+  })
+
+/**
+ * Starts the conversation's fibers in the scope: the reader and the writer. Gives the Effects that
+ * end the transport: `end` (FIN once written) and `abort` (at once).
+ */
+const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
+  Effect.gen(function*() {
+    const reader = yield* socket.run(driver.onChunk).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) => Effect.sync(() => driver.onTransportEnd(exit))),
+      Effect.forkIn(scope)
+    )
+    const writerScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+    const write = yield* Scope.extend(socket.writer, writerScope)
+    const writer = yield* writeLoop(driver, write).pipe(
+      Effect.catchAll((cause) =>
+        Effect.sync(() => {
+          driver.flushed.unsafeOpen()
+          driver.fail(error({ reason: "Transport", message: "Writing to the transport failed.", cause }), true)
+        })
+      ),
+      Effect.forkIn(scope)
+    )
+    const transportDone = Deferred.isDone(driver.transportEnded)
+    const abort = Effect.gen(function*() {
+      if (!(yield* transportDone)) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
+      yield* Fiber.interrupt(writer)
+      yield* Fiber.interrupt(reader)
+    })
+    const end = Effect.gen(function*() {
+      yield* Fiber.interrupt(writer)
+      yield* Scope.close(writerScope, Exit.void)
+    })
+    return { abort, end }
+  })
+
+/**
+ * What follows the end: the transport is shut down as RFC 6455 §7.1.1 asks. Once the close frames
+ * are written, a server ends TCP and waits for the client's FIN; a client waits for the server's
+ * FIN. Either is cut off after the close timeout; after a timeout or a keepalive failure at once.
+ */
+const shutdown = (driver: Driver, transport: { readonly abort: Effect.Effect<void>; readonly end: Effect.Effect<void> }) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(Deferred.await(driver.ended))
+    const timeout = driver.settings.closeTimeout
+    if (!driver.abortRequested) {
+      const flushed = yield* awaitAtMost(driver.flushed.await, timeout)
+      const serverFirst = driver.role === ConnectionType.SERVER || Exit.isFailure(exit)
+      if (Option.isSome(flushed)) {
+        if (serverFirst) yield* transport.end
+        const finished = yield* awaitAtMost(Deferred.await(driver.transportEnded), timeout)
+        if (Option.isSome(finished)) {
+          if (!serverFirst) yield* transport.end
+          return
+        }
+      }
+    }
+    yield* transport.abort
+  })
+
+/** The keepalive fiber (RFC 6455 §5.5.2 pings; 1011 when one goes unanswered, as `websockets`). */
+const keepalive = (driver: Driver) =>
+  Option.match(finite(driver.settings.pingInterval), {
+    onNone: () => Effect.void,
+    onSome: (interval) =>
+      Effect.gen(function*() {
+        while (driver.phase === "open") {
+          yield* Effect.sleep(interval)
+          if (driver.phase !== "open") return
+          const answered = yield* awaitAtMost(ping(driver, randomPayload()), driver.settings.pongTimeout).pipe(
+            Effect.either
+          )
+          if (Either.isLeft(answered)) return
+          if (Option.isNone(answered.right) && driver.phase === "open") {
+            driver.sendControl(fast.closeConnection(Frame.CloseReason.INTERNAL_ERROR, "keepalive ping timeout"))
+            driver.fail(timeoutError("PongTimeout", driver.settings.pongTimeout), false)
+          }
+        }
+      })
+  })
+
+const ping = (driver: Driver, payload: Uint8Array): Effect.Effect<Duration.Duration, WebSocketError> =>
+  Effect.suspend(() => {
+    if (driver.phase !== "open") return Effect.fail(driver.notOpen())
+    if (payload.length > 125) {
+      return Effect.fail(error({ reason: "LocalError", message: "A ping's payload is at most 125 bytes (RFC 6455 §5.5)." }))
+    }
+    const done = Deferred.unsafeMake<void, WebSocketError>(FiberId.none)
+    driver.pings.push({ key: keyOf(payload), done })
+    driver.sendControl(fast.ping(payload))
+    const started = performance.now()
+    return Effect.map(Deferred.await(done), () => Duration.millis(performance.now() - started))
+  })
+
+/** The close of a scope: a handshake that is still open is closed with `code` (1000 or 1001). */
+const closeOnExit = (driver: Driver, code: number, shutdownFiber: Fiber.Fiber<void>) =>
+  Effect.gen(function*() {
+    if (driver.phase === "open") driver.startClose(code, "")
+    if (driver.phase === "closing") {
+      const answered = yield* awaitAtMost(Deferred.await(driver.ended), driver.settings.closeTimeout).pipe(Effect.exit)
+      if (Exit.isSuccess(answered) && Option.isNone(answered.value)) {
+        driver.fail(timeoutError("CloseTimeout", driver.settings.closeTimeout), true)
+      }
+    }
+    if (driver.phase !== "closed") driver.fail(closedError(ABNORMAL), true)
+    yield* Fiber.await(shutdownFiber)
+  })
+
+const messagesOf = (driver: Driver): Stream.Stream<Api.Message, WebSocketError> =>
+  Stream.suspend(() => {
+    // The pieces of the message being assembled.
+    let pieces: Array<Api.Fragment> = []
+    const assemble = (fragments: Chunk.Chunk<Api.Fragment>): Chunk.Chunk<Api.Message> => {
+      const out: Array<Api.Message> = []
+      for (const piece of fragments) {
+        if (!piece.messageFinished) {
+          pieces.push(piece)
+        } else if (pieces.length === 0) {
+          out.push(piece.data)
+        } else {
+          pieces.push(piece)
+          out.push(joinPieces(pieces))
+          pieces = []
+        }
+      }
+      return Chunk.unsafeFromArray(out)
+    }
+    return Stream.mapChunks(fragmentsOf(driver), assemble)
+  })
+
+const joinPieces = (pieces: ReadonlyArray<Api.Fragment>): Api.Message => {
+  if (pieces[0]!._tag === "TextMessage") return pieces.map((piece) => piece.data as string).join("")
+  const chunks = pieces.map((piece) => piece.data as Uint8Array)
+  return concat(chunks, chunks.reduce((n, chunk) => n + chunk.length, 0))
+}
+
+const fragmentsOf = (driver: Driver): Stream.Stream<Api.Fragment, WebSocketError> =>
+  Stream.repeatEffectChunkOption(
+    Effect.matchEffect(driver.inbox.takeAll, {
+      onFailure: (failure) => Effect.fail(Option.some(failure)),
+      onSuccess: ([pieces, done]) => {
+        driver.taken(pieces)
+        return done && Chunk.isEmpty(pieces) ? Effect.fail(Option.none()) : Effect.succeed(pieces)
+      }
+    })
+  )
+
+/** The open connection's face. */
+const webSocket = (
+  driver: Driver,
+  opened: { readonly request?: Events.Request; readonly response?: Events.AcceptConnection }
+): Api.WebSocket => {
+  const waitSpace = Effect.suspend(() =>
+    driver.endExit !== undefined && Exit.isFailure(driver.endExit) ? Effect.asVoid(driver.endExit) : Effect.void
+  )
+  const afterSend = (failure: WebSocketError | undefined): Effect.Effect<void, WebSocketError> =>
+    failure !== undefined
+      ? Effect.fail(failure)
+      : driver.outboxBytes > driver.settings.writeHighWaterMark
+      ? Effect.zipRight(driver.writeSpace.await, waitSpace)
+      : Effect.void
+  const sendFragment = (data: Api.Message, messageFinished: boolean) =>
+    Effect.suspend(() =>
+      afterSend(driver.sendData(
+        typeof data === "string"
+          ? fast.textMessage(data, true, messageFinished)
+          : fast.bytesMessage(data, true, messageFinished)
+      ))
+    )
+  const send = (data: Api.Message) => sendFragment(data, true)
+  const handshake = driver.conversation.handshake
+  return {
+    messages: messagesOf(driver),
+    fragments: fragmentsOf(driver),
+    send,
+    sendFragment,
+    sink: Sink.forEach(send),
+    ping: (payload = randomPayload()) => ping(driver, payload),
+    close: (code = Frame.CloseReason.NORMAL_CLOSURE, reason = "") =>
+      Effect.suspend(() => {
+        const failure = driver.startClose(code, reason)
+        if (failure !== undefined) return Effect.fail(failure)
+        return Effect.flatMap(
+          awaitAtMost(Deferred.await(driver.ended), driver.settings.closeTimeout),
+          Option.match({
+            onSome: Effect.succeed,
+            onNone: () => {
+              const failure = timeoutError("CloseTimeout", driver.settings.closeTimeout)
+              driver.fail(failure, true)
+              return Deferred.await(driver.ended)
+            }
+          })
+        )
+      }),
+    closed: Deferred.await(driver.ended),
+    protocol: handshake.subprotocol,
+    extensions: handshake.extensions,
+    request: opened.request,
+    response: opened.response
+  }
+}
+
+const makeDriver = (role: ConnectionType, options: Options) =>
+  Effect.gen(function*() {
+    const inbox = yield* Mailbox.make<Api.Fragment, WebSocketError>()
+    const ended = yield* Deferred.make<Api.CloseInfo, WebSocketError>()
+    const opened = yield* Deferred.make<Opened, WebSocketError>()
+    const transportEnded = yield* Deferred.make<void>()
+    return new Driver(role, settings(options), reducerOptions(options, role), inbox, ended, opened, transportEnded)
+  })
+
+/** The running parts of a conversation: its fibers and the finalizer that closes it. */
+const run = (driver: Driver, socket: Socket.Socket, closeCode: number) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const transport = yield* start(driver, socket, scope)
+    const shutdownFiber = yield* Effect.forkIn(shutdown(driver, transport), scope)
+    yield* Scope.addFinalizer(scope, closeOnExit(driver, closeCode, shutdownFiber))
+  })
+
+/** Waits for the handshake's outcome within the handshake timeout. */
+const awaitOpened = (driver: Driver) =>
+  awaitAtMost(Deferred.await(driver.opened), driver.settings.handshakeTimeout).pipe(
+    Effect.flatMap(Option.match({
+      onSome: Effect.succeed,
+      onNone: () => {
+        const failure = timeoutError("HandshakeTimeout", driver.settings.handshakeTimeout)
+        Deferred.unsafeDone(driver.opened, Exit.fail(failure))
+        driver.fail(failure, true)
+        return Effect.fail(failure)
+      }
+    }))
+  )
+
+const openConnection = (driver: Driver, opened: { request?: Events.Request; response?: Events.AcceptConnection }) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    yield* Effect.forkIn(keepalive(driver), scope)
+    return webSocket(driver, opened)
+  })
+
+/** @internal */
+export const makeClient = (
+  socket: Socket.Socket,
+  request: Events.Request,
+  options: Options = {}
+): Effect.Effect<Api.WebSocket, WebSocketError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const driver = yield* makeDriver(ConnectionType.CLIENT, options)
+    yield* run(driver, socket, Frame.CloseReason.NORMAL_CLOSURE)
+    const refused = driver.sendHandshake(request)
+    if (refused !== undefined) return yield* Effect.fail(localError(refused))
+    const opened = yield* awaitOpened(driver)
+    if (opened._tag !== "Accepted") return yield* Effect.dieMessage("a client received a request")
+    return yield* openConnection(driver, { response: opened.event })
+  })
+
+/**
+ * How a server answers a request: accept (with a subprotocol, extensions and headers) or reject
+ * (status, headers, body).
+ *
+ * @internal
+ */
+export type Decision =
+  | {
+    readonly _tag: "Accept"
+    readonly subprotocol?: string | undefined
+    readonly extensions?: ReadonlyArray<import("../Extensions.js").Extension>
+    readonly headers?: Events.Headers
+  }
+  | {
+    readonly _tag: "Reject"
+    readonly status: number
+    readonly headers?: Events.Headers
+    readonly body?: Uint8Array
+  }
+
+/** How the server's handshake begins: bytes on a fresh socket, or a request an HTTP server parsed. */
+export type Upgrade = { readonly headers: Events.Headers; readonly target: string } | undefined
+
+/**
+ * The server side: reads the request, asks `decide`, answers; gives the open connection, or
+ * `None` when the request was rejected (the rejection is sent and the transport closed).
+ *
+ * @internal
+ */
+export const acceptServer = <E, R>(
+  socket: Socket.Socket,
+  decide: (request: Events.Request) => Effect.Effect<Decision, E, R>,
+  options: Options = {},
+  upgrade: Upgrade = undefined
+): Effect.Effect<Option.Option<Api.WebSocket>, WebSocketError | E, R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const driver = yield* makeDriver(ConnectionType.SERVER, options)
+    if (upgrade !== undefined) {
+      const received = WSConnection.initiateUpgradeConnection(driver.conversation, upgrade.headers, upgrade.target)
+      if (Either.isLeft(received)) return yield* Effect.fail(localError(received.left))
+      driver.handshakeStep(received.right)
+    }
+    yield* run(driver, socket, Frame.CloseReason.GOING_AWAY)
+    const handshake = Effect.gen(function*() {
+      const opened = yield* Deferred.await(driver.opened)
+      if (opened._tag !== "Request") return yield* Effect.dieMessage("a server received an acceptance")
+      const decision = yield* decide(opened.event)
+      return [opened.event, decision] as const
+    })
+    const [request, decision] = yield* awaitAtMost(handshake, driver.settings.handshakeTimeout).pipe(
+      Effect.flatMap(Option.match({
+        onSome: Effect.succeed,
+        onNone: () => {
+          const failure = timeoutError("HandshakeTimeout", driver.settings.handshakeTimeout)
+          driver.fail(failure, true)
+          return Effect.fail(failure)
+        }
+      }))
+    )
+    if (decision._tag === "Reject") {
+      const body = decision.body ?? EMPTY
+      const headers = decision.headers ?? []
+      const refused = driver.sendHandshake(
+        new Events.RejectConnection({ statusCode: decision.status, headers, hasBody: body.length > 0 })
+      ) ?? (body.length > 0 ? driver.sendHandshake(new Events.RejectData({ data: body, bodyFinished: true })) : undefined)
+      driver.finish(
+        refused !== undefined
+          ? localError(refused)
+          : error({ reason: "HandshakeRejected", message: `Rejected with ${decision.status}.`, status: decision.status, headers, body })
+      )
+      return Option.none()
+    }
+    const accepted = WSConnection.send(
+      driver.conversation,
+      new Events.AcceptConnection({
+        ...(decision.subprotocol === undefined ? {} : { subprotocol: decision.subprotocol }),
+        extensions: decision.extensions ?? [],
+        extraHeaders: decision.headers ?? []
+      })
+    )
+    if (Either.isLeft(accepted)) {
+      const failure = localError(accepted.left)
+      driver.sendHandshake(new Events.RejectConnection({ statusCode: 500 }))
+      driver.finish(failure)
+      return yield* Effect.fail(failure)
+    }
+    driver.phase = "open"
+    driver.conversation = accepted.right.state
+    driver.connection = accepted.right.state.connection
+    driver.enqueue(accepted.right.bytes)
+    // Frames the client sent before it saw the 101.
+    driver.handleEvents(accepted.right.events)
+    const violation = accepted.right.error
+    if (violation !== undefined && violation._tag === "RemoteProtocolError") driver.onViolation(violation)
+    if (!driver.isClosed()) driver.resumeReading()
+    return Option.some(yield* openConnection(driver, { request }))
+  })
