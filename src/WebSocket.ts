@@ -136,6 +136,11 @@ export interface WebSocket {
    * Pieces of one message have one type.
    */
   readonly sendFragment: (data: Message, messageFinished: boolean) => Effect.Effect<void, WebSocketError>
+  /**
+   * Bytes queued for writing and not yet handed to the transport (WHATWG `bufferedAmount`): what
+   * a broadcaster reads to drop or disconnect a peer that does not keep up.
+   */
+  readonly bufferedAmount: Effect.Effect<number>
   /** `send` as a `Sink`. */
   readonly sink: Sink.Sink<void, Message, never, WebSocketError>
   /** Sends a ping and waits for its pong; gives the round-trip time. */

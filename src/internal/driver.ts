@@ -657,6 +657,7 @@ const webSocket = (
     fragments: fragmentsOf(driver),
     send,
     sendFragment,
+    bufferedAmount: Effect.sync(() => driver.outboxBytes),
     sink: Sink.forEach(send),
     ping: (payload = randomPayload()) => ping(driver, payload),
     close: (code = Frame.CloseReason.NORMAL_CLOSURE, reason = "") =>
