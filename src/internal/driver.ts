@@ -798,6 +798,8 @@ export const acceptServer = <E, R>(
         }
       }))
     )
+    // The client may have gone while the server was deciding.
+    if (driver.endExit !== undefined && Exit.isFailure(driver.endExit)) return yield* Effect.asVoid(driver.endExit).pipe(Effect.as(Option.none()))
     if (decision._tag === "Reject") {
       const body = decision.body ?? EMPTY
       const headers = decision.headers ?? []
