@@ -38,6 +38,7 @@ import { acceptServer, type Decision as InternalDecision } from "./internal/driv
 import * as NodeTransport from "./NodeTransport.js"
 import * as PerMessageDeflate from "./PerMessageDeflate.js"
 import type { Options, WebSocket } from "./WebSocket.js"
+import { WebSocketError } from "./WebSocketError.js"
 
 /**
  * How a server answers a request: accept it, or reject it with an HTTP response.
@@ -260,7 +261,11 @@ const serveConnection = <E, R>(
     if (exit._tag === "Success") {
       yield* Effect.ignore(ws.close(1000))
     } else if (!Cause.isInterruptedOnly(exit.cause)) {
-      yield* Effect.logError("WebSocket handler failed", exit.cause)
+      // The connection's own end (the peer left, broke the protocol) is not the handler's bug.
+      const ended = Option.exists(Cause.failureOption(exit.cause), (failure) => failure instanceof WebSocketError)
+      yield* ended
+        ? Effect.logDebug("WebSocket connection ended", exit.cause)
+        : Effect.logError("WebSocket handler failed", exit.cause)
       yield* Effect.ignore(ws.close(1011, "internal error"))
     }
   }).pipe(
