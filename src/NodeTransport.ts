@@ -16,6 +16,7 @@ import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
 import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
+import { type DirectWrite, DirectWriteTypeId } from "./internal/directWrite.js"
 
 /**
  * @since 0.2.0
@@ -100,7 +101,15 @@ const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
       duplex.write(chunk, (cause) =>
         resume(cause ? Effect.fail(new Socket.SocketGenericError({ reason: "Write", cause })) : Effect.void))
     })
-  return Socket.Socket.of({
+  const direct: DirectWrite = (chunks, done) => {
+    if (duplex.destroyed || duplex.writableEnded) return done(new Error("The socket is closed."))
+    if (chunks.length === 1) return void duplex.write(chunks[0]!, done)
+    duplex.cork()
+    for (let i = 0; i < chunks.length - 1; i++) duplex.write(chunks[i]!)
+    duplex.write(chunks[chunks.length - 1]!, done)
+    duplex.uncork()
+  }
+  return Object.assign(Socket.Socket.of({
     [Socket.TypeId]: Socket.TypeId,
     run,
     runRaw: run,
@@ -111,7 +120,7 @@ const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
           if (!duplex.destroyed && !duplex.writableEnded) duplex.end()
         })
     )
-  })
+  }), { [DirectWriteTypeId]: direct })
 }
 
 /**

@@ -8,6 +8,7 @@
  * drained by one writer fiber.
  */
 import * as Socket from "@effect/platform/Socket"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -18,6 +19,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import { identity } from "effect/Function"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -32,6 +34,7 @@ import type * as Api from "../WebSocket.js"
 import { WebSocketError } from "../WebSocketError.js"
 import * as WSConnection from "../WSConnection.js"
 import { concat, EMPTY } from "./bytes.js"
+import { type DirectWrite, directWrite } from "./directWrite.js"
 import * as fast from "./events.js"
 
 /** @internal */
@@ -162,6 +165,11 @@ class Driver {
   readonly transportEnded: Deferred.Deferred<void>
   /** Set when the connection must be torn down at once rather than closed. */
   abortRequested = false
+  /** The transport's synchronous write, if it has one; writes handed to it and not yet done. */
+  direct: DirectWrite | undefined = undefined
+  inFlight = 0
+  /** Nothing more may be written: the transport was ended or failed. */
+  transportClosed = false
 
   /** Pings waiting for their pong, oldest first: payload (as text) and what to resolve. */
   readonly pings: Array<{ readonly key: string; readonly done: Deferred.Deferred<void, WebSocketError> }> = []
@@ -350,6 +358,7 @@ class Driver {
   // ---- writing -------------------------------------------------------------------------------
 
   enqueue(bytes: ReadonlyArray<Uint8Array>): void {
+    if (this.direct !== undefined) return this.writeDirect(bytes)
     for (const chunk of bytes) {
       if (chunk.length === 0) continue
       this.outbox.push(chunk)
@@ -360,6 +369,27 @@ class Driver {
       this.writeWake.unsafeOpen()
       if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.unsafeClose()
     }
+  }
+
+  /** Hands the bytes to a transport that writes synchronously; accounts for them until written. */
+  writeDirect(bytes: ReadonlyArray<Uint8Array>): void {
+    let size = 0
+    for (const chunk of bytes) size += chunk.length
+    if (size === 0 || this.transportClosed) return
+    this.outboxBytes += size
+    this.inFlight++
+    this.flushed.unsafeClose()
+    if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.unsafeClose()
+    this.direct!(bytes, (cause) => {
+      this.outboxBytes -= size
+      this.inFlight--
+      if (cause) {
+        this.transportClosed = true
+        this.fail(error({ reason: "Transport", message: "Writing to the transport failed.", cause }), true)
+      }
+      if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.unsafeOpen()
+      if (this.inFlight === 0) this.flushed.unsafeOpen()
+    })
   }
 
   /** Takes what the writer writes next: small chunks merged into one. */
@@ -495,7 +525,8 @@ const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
     )
     const writerScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const write = yield* Scope.extend(socket.writer, writerScope)
-    const writer = yield* writeLoop(driver, write).pipe(
+    driver.direct = directWrite(socket)
+    const writer = yield* (driver.direct !== undefined ? Effect.never : writeLoop(driver, write)).pipe(
       Effect.catchAll((cause) =>
         Effect.sync(() => {
           driver.flushed.unsafeOpen()
@@ -511,6 +542,7 @@ const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
       yield* Fiber.interrupt(reader)
     })
     const end = Effect.gen(function*() {
+      driver.transportClosed = true
       yield* Fiber.interrupt(writer)
       yield* Scope.close(writerScope, Exit.void)
     })
@@ -608,7 +640,7 @@ const messagesOf = (driver: Driver): Stream.Stream<Api.Message, WebSocketError> 
       }
       return Chunk.unsafeFromArray(out)
     }
-    return Stream.mapChunks(fragmentsOf(driver), assemble)
+    return pull(driver, assemble)
   })
 
 const joinPieces = (pieces: ReadonlyArray<Api.Fragment>): Api.Message => {
@@ -617,16 +649,21 @@ const joinPieces = (pieces: ReadonlyArray<Api.Fragment>): Api.Message => {
   return concat(chunks, chunks.reduce((n, chunk) => n + chunk.length, 0))
 }
 
-const fragmentsOf = (driver: Driver): Stream.Stream<Api.Fragment, WebSocketError> =>
-  Stream.repeatEffectChunkOption(
-    Effect.matchEffect(driver.inbox.takeAll, {
-      onFailure: (failure) => Effect.fail(Option.some(failure)),
-      onSuccess: ([pieces, done]) => {
-        driver.taken(pieces)
-        return done && Chunk.isEmpty(pieces) ? Effect.fail(Option.none()) : Effect.succeed(pieces)
-      }
-    })
+/** The inbox as a channel: each pull takes every piece queued, and gives their read credit back. */
+const pull = <A>(driver: Driver, f: (pieces: Chunk.Chunk<Api.Fragment>) => Chunk.Chunk<A>) => {
+  const loop: Channel.Channel<Chunk.Chunk<A>, unknown, WebSocketError> = Channel.flatMap(
+    driver.inbox.takeAll,
+    ([pieces, done]) => {
+      driver.taken(pieces)
+      const out = f(pieces)
+      if (done) return Chunk.isEmpty(out) ? Channel.void : Channel.write(out)
+      return Chunk.isEmpty(out) ? loop : Channel.zipRight(Channel.write(out), loop)
+    }
   )
+  return Stream.fromChannel(loop)
+}
+
+const fragmentsOf = (driver: Driver): Stream.Stream<Api.Fragment, WebSocketError> => pull(driver, identity)
 
 /** The open connection's face. */
 const webSocket = (
