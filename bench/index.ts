@@ -1,10 +1,12 @@
 /**
  * `npm run bench [filter]`: every workload on effect-wsproto and on ws, side by side in this one
  * process. Ratios are ws time / effect-wsproto time: above 1 means effect-wsproto is faster.
- * BENCH_TIME_MS sets the time per candidate (default 400).
+ * BENCH_TIME_MS sets the time per candidate (default 400). Last, the echo suite (`bench/echo.ts`):
+ * effect-wsproto's server and ws's in child processes under one load client, over loopback.
  */
 import * as ConnectionBench from "./connection.js"
 import * as DeflateBench from "./deflate.js"
+import * as EchoBench from "./echo.js"
 import * as FrameBench from "./frame.js"
 import * as HandshakeBench from "./handshake.js"
 import { runRow } from "./harness.js"
@@ -19,3 +21,4 @@ for (const row of suites.flatMap((suite) => suite.rows())) {
   await runRow(row)
 }
 if (suites.reduce((n, suite) => n + suite.drain(), 0) < 0) console.log("unreachable")
+await EchoBench.run(filter)

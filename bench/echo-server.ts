@@ -1,0 +1,71 @@
+/**
+ * A child process of `bench/echo.ts` and `bench/memory.ts`: one echo server, alone in its process
+ * so that its CPU and memory can be read apart from the load.
+ *
+ *   tsx bench/echo-server.ts <effect-wsproto | ws> <deflate: on | off>
+ *
+ * effect-wsproto's is the driver as a user writes it (`WebSocketServer.make` and
+ * `server.run((ws) => Stream.runForEach(ws.messages, ws.send))`); ws's is its `WebSocketServer`
+ * with `ws.send(data, { binary })` on each message. Both listen on an ephemeral port of 127.0.0.1,
+ * accept messages up to 64 MiB and send no keepalive pings.
+ *
+ * Over IPC it sends `{ port }` once listening, and answers `"usage"` with `{ usage }`: its
+ * `process.cpuUsage()`, `process.memoryUsage()` and open connections, read after three full garbage
+ * collections when `--expose-gc` is on (`"usage-nogc"`: without them). `"exit"` ends the process
+ * normally, so that `--cpu-prof` writes its profile.
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type * as Net from "node:net"
+import * as Ws from "ws"
+import * as WebSocketServer from "../src/WebSocketServer.js"
+
+const which = process.argv[2]
+const deflate = process.argv[3] === "on"
+const MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+export interface Usage {
+  readonly cpu: NodeJS.CpuUsage
+  readonly memory: NodeJS.MemoryUsage
+  readonly connections: number
+}
+
+const send = (message: unknown) => process.send!(message)
+let connections: () => number = () => 0
+
+if (which === "ws") {
+  const server = new Ws.WebSocketServer({
+    host: "127.0.0.1",
+    port: 0,
+    perMessageDeflate: deflate,
+    maxPayload: MAX_MESSAGE_SIZE
+  })
+  server.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })))
+  server.on("listening", () => send({ port: (server.address() as Net.AddressInfo).port }))
+  connections = () => server.clients.size
+} else if (which === "effect-wsproto") {
+  Effect.runFork(
+    Effect.gen(function*() {
+      const server = yield* WebSocketServer.make({
+        host: "127.0.0.1",
+        port: 0,
+        pingInterval: Infinity,
+        maxMessageSize: MAX_MESSAGE_SIZE,
+        deflate
+      })
+      connections = () => Effect.runSync(server.connections)
+      send({ port: server.address.port })
+      yield* server.run((ws) => Stream.runForEach(ws.messages, ws.send))
+    }).pipe(Effect.scoped)
+  )
+} else {
+  throw new Error(`unknown server ${which}`)
+}
+
+process.on("message", (message) => {
+  if (message === "exit") process.exit(0)
+  if (message === "usage") for (let i = 0; i < 3; i++) globalThis.gc?.()
+  const usage: Usage = { cpu: process.cpuUsage(), memory: process.memoryUsage(), connections: connections() }
+  send({ usage })
+})
+process.on("disconnect", () => process.exit(0))

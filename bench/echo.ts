@@ -1,0 +1,452 @@
+/**
+ * `npm run bench echo` (or `npm run bench:echo [filter]`): effect-wsproto's driver server against
+ * `ws`'s server, end to end over loopback. Each server runs alone in a child process
+ * (`bench/echo-server.ts`, deflate off), so that its CPU is its own; this process is the one load
+ * client, `ws`'s client with deflate off, the same code against both.
+ *
+ * Each connection keeps ECHO_WINDOW messages in flight (default 1: send, wait for the echo, send
+ * the next), so that a round trip is a round trip and not time spent queued behind the window;
+ * the connection count brings the concurrency. After ECHO_WARMUP_MS (default 500) the load is
+ * measured for ECHO_TIME_MS (default 2000): messages echoed, the round trip of each (send to echo
+ * received), and the server child's `process.cpuUsage()` over the same span. Each row runs
+ * ECHO_RUNS times (default 3) per server, alternating which server goes first, and reports the
+ * median of each figure.
+ *
+ * The last row turns it around: the same ws server, and the client is effect-wsproto's driver
+ * (`WebSocketClient.connect`, `ws.send` and `ws.messages`, as a user writes it) or ws's client;
+ * there the CPU per message is this process's, the client's.
+ *
+ * ECHO_PROFILE=<dir> runs the server children under `node --cpu-prof` and writes their profiles
+ * to <dir> (`tsx bench/cpuprofile.ts <file>` prints the top self-time functions).
+ */
+import { type ChildProcess, fork } from "node:child_process"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+import type WebSocketType from "ws"
+import * as WebSocketClient from "../src/WebSocketClient.js"
+import type { Usage } from "./echo-server.js"
+
+const WINDOW = Number(process.env.ECHO_WINDOW ?? 1)
+const WARMUP_MS = Number(process.env.ECHO_WARMUP_MS ?? 500)
+const TIME_MS = Number(process.env.ECHO_TIME_MS ?? 2000)
+const RUNS = Number(process.env.ECHO_RUNS ?? 3)
+const PROFILE = process.env.ECHO_PROFILE
+const MAX_MESSAGE_SIZE = 64 * 1024 * 1024
+
+// `bench/ws.ts` reloads ws through `require` (with and without bufferutil), which an ESM import of
+// ws after it trips over in Node 20: take ws from `require` too (with bufferutil, as installed).
+const WebSocket = createRequire(import.meta.url)("ws") as typeof WebSocketType
+type WebSocket = WebSocketType
+
+type ServerName = "effect-wsproto" | "ws"
+
+// ---- the server children ------------------------------------------------------------------------
+
+interface Server {
+  readonly name: ServerName
+  readonly child: ChildProcess
+  readonly port: number
+}
+
+const reply = <A>(child: ChildProcess, key: string, timeoutMs = 10_000): Promise<A> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", listener)
+      reject(new Error(`no ${key} from the server child in ${timeoutMs} ms`))
+    }, timeoutMs)
+    const listener = (message: unknown) => {
+      if (typeof message === "object" && message !== null && key in message) {
+        clearTimeout(timer)
+        child.off("message", listener)
+        resolve((message as Record<string, A>)[key]!)
+      }
+    }
+    child.on("message", listener)
+  })
+
+const usage = (server: Server, gc = false): Promise<Usage> => {
+  const pending = reply<Usage>(server.child, "usage")
+  server.child.send(gc ? "usage" : "usage-nogc")
+  return pending
+}
+
+/** Starts a server child (`bench/echo-server.ts`) and waits for its port. */
+export const startServer = async (
+  name: ServerName,
+  deflate: boolean,
+  execArgv: ReadonlyArray<string> = []
+): Promise<Server> => {
+  const child = fork(fileURLToPath(new URL("./echo-server.ts", import.meta.url)), [name, deflate ? "on" : "off"], {
+    execArgv: ["--import", "tsx", ...execArgv]
+  })
+  try {
+    const port = await reply<number>(child, "port", 30_000)
+    return { name, child, port }
+  } catch (cause) {
+    child.kill()
+    throw cause
+  }
+}
+
+/** Ends a server child normally (a `--cpu-prof` profile is written then), or kills it after 10 s. */
+export const stopServer = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve()
+    const timer = setTimeout(() => server.child.kill("SIGKILL"), 10_000)
+    server.child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    server.child.send("exit")
+  })
+
+/** Waits (at most 5 s) until the server holds no connection: the previous run is fully gone. */
+const drained = async (server: Server) => {
+  for (let i = 0; i < 100; i++) {
+    if ((await usage(server)).connections === 0) return
+    await sleep(50)
+  }
+  throw new Error(`${server.name}: connections still open 5 s after the clients closed`)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---- one measured run ---------------------------------------------------------------------------
+
+interface Run {
+  readonly messages: number
+  readonly seconds: number
+  readonly latencies: Float64Array
+  readonly serverCpuMicros: number
+  readonly clientCpuMicros: number
+}
+
+const cpuMicros = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage) => to.user - from.user + to.system - from.system
+
+/** What the load under measure tells the window: a message's round trip when it ends. */
+interface Recorder {
+  measuring: boolean
+  count: number
+  latencies: Array<number>
+}
+
+/**
+ * Warms up, then measures for TIME_MS: the server's and this process's CPU from one usage reply
+ * to the next, the messages and round trips recorded in between.
+ */
+const measureWindow = async (server: Server, recorder: Recorder, timeMs: number): Promise<Run> => {
+  await sleep(WARMUP_MS)
+  const serverStart = await usage(server)
+  const clientStart = process.cpuUsage()
+  const start = performance.now()
+  recorder.measuring = true
+  await sleep(timeMs)
+  recorder.measuring = false
+  const seconds = (performance.now() - start) / 1000
+  const clientEnd = process.cpuUsage()
+  const serverEnd = await usage(server)
+  return {
+    messages: recorder.count,
+    seconds,
+    latencies: Float64Array.from(recorder.latencies).sort(),
+    serverCpuMicros: cpuMicros(serverStart.cpu, serverEnd.cpu),
+    clientCpuMicros: cpuMicros(clientStart, clientEnd)
+  }
+}
+
+const open = (port: number) =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, maxPayload: MAX_MESSAGE_SIZE })
+    client.once("open", () => resolve(client))
+    client.once("error", reject)
+  })
+
+const closeAll = (clients: ReadonlyArray<WebSocket>) =>
+  Promise.all(clients.map((client) =>
+    new Promise<void>((resolve) => {
+      if (client.readyState === WebSocket.CLOSED) return resolve()
+      const timer = setTimeout(() => client.terminate(), 5000)
+      client.once("close", () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      client.close(1000)
+    })
+  ))
+
+/** The load of `ws` clients: `connections` of them, each with WINDOW messages in flight. */
+const wsClientLoad = async (
+  server: Server,
+  connections: number,
+  payload: string | Buffer,
+  timeMs = TIME_MS
+): Promise<Run> => {
+  const clients: Array<WebSocket> = []
+  for (let i = 0; i < connections; i += 64) {
+    clients.push(...await Promise.all(Array.from({ length: Math.min(64, connections - i) }, () => open(server.port))))
+  }
+  const recorder: Recorder = { measuring: false, count: 0, latencies: [] }
+  let stopping = false
+  const binary = typeof payload !== "string"
+  for (const client of clients) {
+    // Echoes come back in order: the oldest send time is the echo's.
+    const sentAt: Array<number> = []
+    let head = 0
+    const send = () => {
+      sentAt.push(performance.now())
+      client.send(payload, { binary })
+    }
+    client.on("message", () => {
+      const now = performance.now()
+      const sent = sentAt[head++]!
+      if (head > 1024) {
+        sentAt.splice(0, head)
+        head = 0
+      }
+      if (recorder.measuring) {
+        recorder.count++
+        recorder.latencies.push(now - sent)
+      }
+      if (!stopping) send()
+    })
+    client.on("error", () => {})
+    for (let i = 0; i < WINDOW; i++) send()
+  }
+  try {
+    return await measureWindow(server, recorder, timeMs)
+  } finally {
+    stopping = true
+    await closeAll(clients)
+    await drained(server)
+  }
+}
+
+/**
+ * One connection of effect-wsproto's client, written as a user writes an echo client: each
+ * message received sends the next (`Stream.runForEach(ws.messages, ...)` with `ws.send`).
+ */
+const driverClientLoad = (server: Server, payload: string | Uint8Array, timeMs = TIME_MS): Promise<Run> =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const ws = yield* WebSocketClient.connect(`ws://127.0.0.1:${server.port}/`, {
+        deflate: false,
+        pingInterval: Infinity,
+        maxMessageSize: MAX_MESSAGE_SIZE
+      })
+      const recorder: Recorder = { measuring: false, count: 0, latencies: [] }
+      const sentAt: Array<number> = []
+      let head = 0
+      const send = Effect.suspend(() => {
+        sentAt.push(performance.now())
+        return ws.send(payload)
+      })
+      const echo = yield* Effect.fork(Stream.runForEach(ws.messages, () =>
+        Effect.suspend(() => {
+          const now = performance.now()
+          const sent = sentAt[head++]!
+          if (head > 1024) {
+            sentAt.splice(0, head)
+            head = 0
+          }
+          if (recorder.measuring) {
+            recorder.count++
+            recorder.latencies.push(now - sent)
+          }
+          return send
+        })))
+      for (let i = 0; i < WINDOW; i++) yield* send
+      const run = yield* Effect.promise(() => measureWindow(server, recorder, timeMs))
+      yield* Fiber.interrupt(echo)
+      return run
+    }).pipe(Effect.scoped)
+  ).then(async (run) => {
+    await drained(server)
+    return run
+  })
+
+// ---- rows and their table -----------------------------------------------------------------------
+
+interface Summary {
+  readonly messagesPerSecond: number
+  readonly mbPerSecond: number
+  readonly p50: number
+  readonly p99: number
+  readonly serverCpuPerMessage: number
+  readonly serverCpuShare: number
+  readonly clientCpuPerMessage: number
+  readonly spread: string
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+const quantile = (sorted: Float64Array, q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+
+const format = (n: number, digits = 1): string =>
+  !Number.isFinite(n) ? "–" : n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits)
+
+const summarize = (runs: ReadonlyArray<Run>, bytes: number): Summary => {
+  const rates = runs.map((run) => run.messages / run.seconds)
+  const unit = bytes >= 1024 ? 1 : 1000
+  return {
+    messagesPerSecond: median(rates),
+    mbPerSecond: median(rates) * bytes / 1e6,
+    p50: median(runs.map((run) => quantile(run.latencies, 0.5) * 1000)),
+    p99: median(runs.map((run) => quantile(run.latencies, 0.99) * 1000)),
+    serverCpuPerMessage: median(runs.map((run) => run.serverCpuMicros / run.messages)),
+    serverCpuShare: median(runs.map((run) => run.serverCpuMicros / 1e6 / run.seconds * 100)),
+    clientCpuPerMessage: median(runs.map((run) => run.clientCpuMicros / run.messages)),
+    spread: `${format(Math.min(...rates) / unit)}–${format(Math.max(...rates) / unit)}`
+  }
+}
+
+interface Line {
+  readonly label: string
+  readonly value: (summary: Summary) => number
+  /** "higher": ratio ours/theirs; "lower": theirs/ours. Either way above 1: ours better. */
+  readonly better: "higher" | "lower"
+  readonly digits?: number
+}
+
+const printTable = (
+  title: string,
+  columns: readonly [string, string],
+  summaries: readonly [Summary, Summary],
+  lines: ReadonlyArray<Line>
+) => {
+  const [ours, theirs] = summaries
+  console.log(`\n${title}`)
+  console.log(`  ${"".padEnd(30)} ${columns[0].padStart(22)} ${columns[1].padStart(22)} ${"ratio".padStart(8)}`)
+  for (const line of lines) {
+    const a = line.value(ours)
+    const b = line.value(theirs)
+    const ratio = line.better === "higher" ? a / b : b / a
+    console.log(
+      `  ${line.label.padEnd(30)} ${format(a, line.digits).padStart(22)} ${format(b, line.digits).padStart(22)} ${
+        (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–").padStart(8)
+      }`
+    )
+  }
+  console.log(`  ${`${lines[0]!.label} of each run`.padEnd(30)} ${ours.spread.padStart(22)} ${theirs.spread.padStart(22)}`)
+}
+
+const throughputLines = (bytes: number): ReadonlyArray<Line> => [
+  bytes >= 1024
+    ? { label: "msg/s", value: (s) => s.messagesPerSecond, better: "higher" }
+    : { label: "k msg/s", value: (s) => s.messagesPerSecond / 1000, better: "higher" },
+  ...(bytes >= 1024 ? [{ label: "MB/s (payload, each way)", value: (s: Summary) => s.mbPerSecond, better: "higher" as const }] : []),
+  { label: "round trip p50 (µs)", value: (s) => s.p50, better: "lower" },
+  { label: "round trip p99 (µs)", value: (s) => s.p99, better: "lower" }
+]
+
+interface EchoRow {
+  readonly name: string
+  readonly connections: number
+  readonly payload: string | Buffer
+}
+
+const serverRow = async (row: EchoRow, servers: readonly [Server, Server]) => {
+  const runs: Record<ServerName, Array<Run>> = { "effect-wsproto": [], ws: [] }
+  for (let i = 0; i < RUNS; i++) {
+    // A B, B A, A B, ...: both see the same drift of the machine.
+    const order = i % 2 === 0 ? servers : [servers[1], servers[0]] as const
+    for (const server of order) runs[server.name].push(await wsClientLoad(server, row.connections, row.payload))
+  }
+  const bytes = typeof row.payload === "string" ? Buffer.byteLength(row.payload) : row.payload.length
+  printTable(
+    row.name,
+    ["effect-wsproto server", "ws server"],
+    [summarize(runs["effect-wsproto"], bytes), summarize(runs.ws, bytes)],
+    [
+      ...throughputLines(bytes),
+      { label: "server CPU per message (µs)", value: (s) => s.serverCpuPerMessage, better: "lower", digits: 2 },
+      { label: "server CPU (% of one core)", value: (s) => s.serverCpuShare, better: "lower" }
+    ]
+  )
+}
+
+/** The same ws server; the client is effect-wsproto's driver or ws's. */
+const clientRow = async (name: string, payload: string, server: Server) => {
+  const ours: Array<Run> = []
+  const theirs: Array<Run> = []
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      ours.push(await driverClientLoad(server, payload))
+      theirs.push(await wsClientLoad(server, 1, payload))
+    } else {
+      theirs.push(await wsClientLoad(server, 1, payload))
+      ours.push(await driverClientLoad(server, payload))
+    }
+  }
+  const bytes = Buffer.byteLength(payload)
+  printTable(
+    name,
+    ["effect-wsproto client", "ws client"],
+    [summarize(ours, bytes), summarize(theirs, bytes)],
+    [
+      ...throughputLines(bytes),
+      { label: "client CPU per message (µs)", value: (s) => s.clientCpuPerMessage, better: "lower", digits: 2 },
+      { label: "server CPU per message (µs)", value: (s) => s.serverCpuPerMessage, better: "lower", digits: 2 }
+    ]
+  )
+}
+
+const TEXT = "0123456789abcdef0123456789abcdef" // 32 bytes
+const MEBIBYTE = Buffer.alloc(1024 * 1024, 0x5a)
+
+const window = `${WINDOW} in flight per connection`
+const rows: ReadonlyArray<EchoRow> = [
+  { name: `echo: 32 B text, 1 connection, ${window}`, connections: 1, payload: TEXT },
+  { name: `echo: 32 B text, 16 connections, ${window}`, connections: 16, payload: TEXT },
+  { name: `echo: 32 B text, 256 connections, ${window}`, connections: 256, payload: TEXT },
+  { name: `echo: 1 MiB binary, 1 connection, ${window}`, connections: 1, payload: MEBIBYTE }
+]
+const clientRowName = `echo: 32 B text, 1 connection, ${window}, client side (ws server)`
+
+/** Every echo row whose name contains `filter`; true if any ran. */
+export const run = async (filter?: string): Promise<boolean> => {
+  const chosen = rows.filter((row) => filter === undefined || row.name.includes(filter))
+  const withClientRow = filter === undefined || clientRowName.includes(filter)
+  if (chosen.length === 0 && !withClientRow) return false
+  console.log(
+    `\nEcho over loopback, each server alone in a child process, deflate off; load: ws clients in the parent.` +
+      `\nmedian of ${RUNS} runs of ${TIME_MS} ms per server (after ${WARMUP_MS} ms of warmup), servers alternated;` +
+      `\nratio: ours/ws for msg/s and MB/s, ws/ours for latency and CPU (above 1: effect-wsproto better)`
+  )
+  const execArgv = PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`]
+  const servers = [await startServer("effect-wsproto", false, execArgv), await startServer("ws", false, execArgv)] as const
+  if (PROFILE !== undefined) {
+    console.log(`profiles in ${PROFILE}: effect-wsproto pid ${servers[0].child.pid}, ws pid ${servers[1].child.pid}`)
+  }
+  try {
+    // Untimed: every code path of the servers and of this client compiled before the first row.
+    for (const server of servers) {
+      await wsClientLoad(server, 16, TEXT, 1000)
+      await wsClientLoad(server, 1, MEBIBYTE, 300)
+    }
+    if (withClientRow) await driverClientLoad(servers[1], TEXT, 500)
+    for (const row of chosen) await serverRow(row, servers)
+    if (withClientRow) {
+      await clientRow(
+        `${clientRowName}\n  the client through WebSocket.send and WebSocket.messages, against ws's client`,
+        TEXT,
+        servers[1]
+      )
+    }
+  } finally {
+    await Promise.all(servers.map(stopServer))
+  }
+  return true
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`effect-wsproto echo benchmark: Node ${process.version}, ${process.arch}`)
+  await run(process.argv[2])
+}
