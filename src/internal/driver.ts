@@ -526,7 +526,8 @@ const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
     const writerScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const write = yield* Scope.extend(socket.writer, writerScope)
     driver.direct = directWrite(socket)
-    const writer = yield* (driver.direct !== undefined ? Effect.never : writeLoop(driver, write)).pipe(
+    // A transport that writes in the step needs no writer fiber.
+    const writer = driver.direct !== undefined ? undefined : yield* writeLoop(driver, write).pipe(
       Effect.catchAll((cause) =>
         Effect.sync(() => {
           driver.flushed.unsafeOpen()
@@ -535,15 +536,16 @@ const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
       ),
       Effect.forkIn(scope)
     )
+    const stopWriter = writer === undefined ? Effect.void : Fiber.interrupt(writer)
     const transportDone = Deferred.isDone(driver.transportEnded)
     const abort = Effect.gen(function*() {
       if (!(yield* transportDone)) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
-      yield* Fiber.interrupt(writer)
+      yield* stopWriter
       yield* Fiber.interrupt(reader)
     })
     const end = Effect.gen(function*() {
       driver.transportClosed = true
-      yield* Fiber.interrupt(writer)
+      yield* stopWriter
       yield* Scope.close(writerScope, Exit.void)
     })
     return { abort, end }
