@@ -1,0 +1,835 @@
+/**
+ * The driver end to end over 127.0.0.1: our client (`WebSocketClient.connect`) against our server
+ * (`WebSocketServer.make`, `attach`), and each against raw `node:net` peers that do the handshake
+ * and the frames by hand, for what a well-behaved peer cannot show (violations, a dropped TCP
+ * connection, who closes TCP first). Every wait is bounded; everything a test opens lives in its
+ * scope.
+ */
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as crypto from "node:crypto"
+import * as http from "node:http"
+import * as net from "node:net"
+import * as Events from "../src/Events.js"
+import * as PerMessageDeflate from "../src/PerMessageDeflate.js"
+import * as WebSocket from "../src/WebSocket.js"
+import * as WebSocketClient from "../src/WebSocketClient.js"
+import * as WebSocketServer from "../src/WebSocketServer.js"
+import {
+  closeOf,
+  maskedClose,
+  maskedFrame,
+  rawClient,
+  RawPeer,
+  rawServer,
+  tlsFixture,
+  unmaskedFrame,
+  within
+} from "./driverHelpers.js"
+import { utf8 } from "./helpers.js"
+
+const MIB = 1024 * 1024
+
+type Handler = (ws: WebSocket.WebSocket) => Effect.Effect<void, unknown>
+
+/** Echoes every message back. */
+const echo: Handler = (ws) => Stream.runForEach(ws.messages, ws.send)
+
+/** A server on 127.0.0.1 (ephemeral port) running `handler` in the test's scope. */
+const serve = (
+  handler: Handler = echo,
+  options: WebSocketServer.ListenOptions = {},
+  handlers: WebSocketServer.Handlers<never> = {}
+) =>
+  Effect.gen(function*() {
+    const server = yield* WebSocketServer.make({ host: "127.0.0.1", port: 0, closeTimeout: "500 millis", ...options })
+    const running = yield* Effect.forkScoped(server.run(handler, handlers))
+    return { server, running, url: (target = "/") => `ws://127.0.0.1:${server.address.port}${target}` }
+  })
+
+/** Our client with a short close timeout, bounded. */
+const connect = (url: string, options: WebSocketClient.ConnectOptions = {}) =>
+  WebSocketClient.connect(url, { closeTimeout: "500 millis", ...options }).pipe(within(`connecting to ${url}`))
+
+/** The next message of a connection, bounded. */
+const next = (ws: WebSocket.WebSocket) =>
+  Stream.runHead(ws.messages).pipe(
+    Effect.flatMap((head) => head._tag === "Some" ? Effect.succeed(head.value) : Effect.fail(new Error("no message"))),
+    within("a message")
+  )
+
+/** The next `n` messages, bounded. */
+const take = (ws: WebSocket.WebSocket, n: number, what = `${n} message(s)`) =>
+  Stream.runCollect(Stream.take(ws.messages, n)).pipe(Effect.map(Chunk.toReadonlyArray), within(what))
+
+/**
+ * Sends the messages from another fiber while reading as many back: an echo that is not read
+ * while it is written stalls both ends once the buffers are full (read backpressure).
+ */
+const exchange = (
+  ws: WebSocket.WebSocket,
+  messages: ReadonlyArray<WebSocket.Message>,
+  what = "the echoes",
+  duration: Duration.DurationInput = "5 seconds"
+) =>
+  Effect.gen(function*() {
+    const sending = yield* Effect.fork(Effect.forEach(messages, (m) => ws.send(m), { discard: true }))
+    const received = yield* take(ws, messages.length, what)
+    yield* Fiber.join(sending)
+    return received
+  }).pipe(within(what, duration))
+
+/** The error a failing Effect gives, bounded. */
+const failure = <A, E, R>(self: Effect.Effect<A, E, R>, what: string) => Effect.flip(self).pipe(within(what))
+
+const digest = (data: string | Uint8Array) => crypto.createHash("sha256").update(data).digest("hex")
+
+/** Pseudo-random bytes (not compressible). */
+const noise = (size: number) => new Uint8Array(crypto.randomBytes(size))
+
+const textOf = (data: WebSocket.Message) => {
+  assert.strictEqual(typeof data, "string")
+  return data as string
+}
+
+const bytesOf = (data: WebSocket.Message) => {
+  assert.instanceOf(data, Uint8Array)
+  return data as Uint8Array
+}
+
+/**
+ * A handler that hands each server-side connection to the test and keeps it open until it ends;
+ * `next` is the next connection the server opened.
+ */
+const handOver = Effect.gen(function*() {
+  const opened = yield* Queue.unbounded<WebSocket.WebSocket>()
+  const handler: Handler = (ws) => Effect.zipRight(Queue.offer(opened, ws), Effect.ignore(ws.closed))
+  return { handler, next: Queue.take(opened).pipe(within("the server's connection")) }
+})
+
+/** A handler whose outcome (`f`'s exit) the test reads with `result`; the handler then returns. */
+const outcome = <A>(f: (ws: WebSocket.WebSocket) => Effect.Effect<A, unknown>) =>
+  Effect.gen(function*() {
+    const results = yield* Queue.unbounded<Exit.Exit<A, unknown>>()
+    const handler: Handler = (ws) => Effect.flatMap(Effect.exit(f(ws)), (exit) => Queue.offer(results, exit))
+    return { handler, result: Queue.take(results).pipe(within("the server's handler")) }
+  })
+
+/** The value of a successful exit; fails the test otherwise. */
+const success = <A>(exit: Exit.Exit<A, unknown>): A => {
+  if (Exit.isFailure(exit)) assert.fail(`expected success, got ${String(exit.cause)}`)
+  return exit.value
+}
+
+/** The `WebSocketError` of a failed exit; fails the test otherwise. */
+const wsError = (exit: Exit.Exit<unknown, unknown>): WebSocket.WebSocketError => {
+  if (Exit.isSuccess(exit)) return assert.fail("expected a failure, got a success")
+  const error = Cause.failureOption(exit.cause)
+  if (error._tag === "None") return assert.fail(`expected a failure, got ${String(exit.cause)}`)
+  assert.instanceOf(error.value, WebSocket.WebSocketError)
+  return error.value as WebSocket.WebSocketError
+}
+
+/** Asserts a `WebSocketError`'s reason (and close code). */
+const expectError = (error: unknown, reason: WebSocket.WebSocketError["reason"], closeCode?: number) => {
+  assert.instanceOf(error, WebSocket.WebSocketError)
+  const e = error as WebSocket.WebSocketError
+  assert.strictEqual(e.reason, reason, e.message)
+  if (closeCode !== undefined) assert.strictEqual(e.closeCode, closeCode, e.message)
+}
+
+/** A port on 127.0.0.1 nobody listens on: one the system just gave out and took back. */
+const freePort = Effect.async<number>((resume) => {
+  const server = net.createServer()
+  server.listen({ host: "127.0.0.1", port: 0 }, () => {
+    const port = (server.address() as net.AddressInfo).port
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** Polls `check` every 10 ms until it holds, bounded. */
+const eventually = (check: Effect.Effect<boolean>, what: string) =>
+  Effect.repeat(check, { until: (ok) => ok, schedule: Schedule.spaced("10 millis") }).pipe(within(what))
+
+describe("our client and our server: messages", () => {
+  it.scopedLive("text messages round-trip, multi-byte UTF-8 and emoji included", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      const ws = yield* connect(url())
+      const texts = ["hello", "héllo wörld", "日本語のテキスト", "😀🎉 𝄞 astral", "mixed: a é 日 😀"]
+      for (const text of texts) yield* ws.send(text)
+      assert.deepStrictEqual(yield* take(ws, texts.length), texts)
+    }))
+
+  it.scopedLive("binary messages round-trip byte for byte", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      const ws = yield* connect(url())
+      const data = [new Uint8Array([0, 1, 2, 255]), noise(1000), noise(70_000)]
+      const echoed = yield* exchange(ws, data)
+      assert.deepStrictEqual(echoed.map((m) => bytesOf(m).length), data.map((d) => d.length))
+      assert.deepStrictEqual(echoed.map((m) => digest(bytesOf(m))), data.map(digest))
+    }))
+
+  it.scopedLive("empty text and empty binary messages round-trip as such", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      const ws = yield* connect(url())
+      yield* ws.send("")
+      yield* ws.send(new Uint8Array(0))
+      yield* ws.send("after")
+      const [text, bytes, after] = yield* take(ws, 3)
+      assert.strictEqual(textOf(text!), "")
+      assert.strictEqual(bytesOf(bytes!).length, 0)
+      assert.strictEqual(after, "after")
+    }))
+
+  it.scopedLive("a 16 MiB binary and a 16 MiB text message go both ways whole", () =>
+    Effect.gen(function*() {
+      // Without deflate: this is about frames and memory, not pako's 3 s per 16 MiB of noise.
+      const limits = { maxMessageSize: 32 * MIB, deflate: false }
+      const { url } = yield* serve(echo, limits)
+      const ws = yield* connect(url(), limits)
+      const bytes = noise(16 * MIB)
+      const unit = "héllo wörld 😀 日本語 "
+      const text = unit.repeat(Math.ceil((16 * MIB) / utf8(unit).length))
+      assert.isAtLeast(utf8(text).length, 16 * MIB)
+      const [bytesBack, textBack] = yield* exchange(ws, [bytes, text], "the 16 MiB echoes", "20 seconds")
+      assert.strictEqual(bytesOf(bytesBack!).length, bytes.length)
+      assert.strictEqual(digest(bytesOf(bytesBack!)), digest(bytes))
+      assert.strictEqual(textOf(textBack!).length, text.length)
+      assert.isTrue(textBack === text)
+    }))
+
+  it.scopedLive("a message sent in fragments arrives piece by piece on `fragments` on the other end", () =>
+    Effect.gen(function*() {
+      // The server reports each piece it sees as JSON.
+      const report: Handler = (ws) =>
+        Stream.runForEach(ws.fragments, (piece) =>
+          ws.send(JSON.stringify({
+            tag: piece._tag,
+            data: typeof piece.data === "string" ? piece.data : Array.from(piece.data),
+            frameFinished: piece.frameFinished,
+            messageFinished: piece.messageFinished
+          })))
+      const { url } = yield* serve(report)
+      const ws = yield* connect(url())
+      interface Piece {
+        readonly tag: string
+        readonly data: string | Array<number>
+        readonly frameFinished: boolean
+        readonly messageFinished: boolean
+      }
+      /** The reports until the one that ends a message. */
+      const reports = Stream.map(ws.messages, (m) => JSON.parse(textOf(m)) as Piece).pipe(
+        Stream.takeUntil((p) => p.messageFinished),
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray),
+        within("the server's reports")
+      )
+      yield* ws.sendFragment("hé", false)
+      yield* ws.sendFragment("llo ", false)
+      yield* ws.sendFragment("😀", true)
+      const text = yield* reports
+      assert.deepStrictEqual(text.map((p) => p.data).join(""), "héllo 😀")
+      assert.isTrue(text.every((p) => p.tag === "TextMessage"))
+      // Three frames: three pieces end a frame, and only the last ends the message.
+      assert.strictEqual(text.filter((p) => p.frameFinished).length, 3)
+      assert.deepStrictEqual(text.map((p) => p.messageFinished), [...text.slice(1).map(() => false), true])
+      yield* ws.sendFragment(new Uint8Array([1, 2]), false)
+      yield* ws.sendFragment(new Uint8Array([3]), true)
+      const binary = yield* reports
+      assert.deepStrictEqual(binary.flatMap((p) => p.data as Array<number>), [1, 2, 3])
+      assert.isTrue(binary.every((p) => p.tag === "BytesMessage"))
+      assert.strictEqual(binary.filter((p) => p.frameFinished).length, 2)
+      assert.isTrue(binary[binary.length - 1]!.messageFinished)
+    }))
+
+  it.scopedLive("a message sent in fragments is assembled whole by `messages` on the other end", () =>
+    Effect.gen(function*() {
+      const fragmenting: Handler = (ws) =>
+        Stream.runForEach(ws.messages, (m) =>
+          typeof m === "string"
+            ? Effect.zipRight(ws.sendFragment(m.slice(0, 3), false), ws.sendFragment(m.slice(3), true))
+            : Effect.zipRight(ws.sendFragment(m.subarray(0, 1), false), ws.sendFragment(m.subarray(1), true)))
+      const { url } = yield* serve(fragmenting)
+      const ws = yield* connect(url())
+      yield* ws.send("fragmented 😀 text")
+      yield* ws.send(new Uint8Array([9, 8, 7, 6]))
+      const [text, bytes] = yield* take(ws, 2)
+      assert.strictEqual(text, "fragmented 😀 text")
+      assert.deepStrictEqual(Array.from(bytesOf(bytes!)), [9, 8, 7, 6])
+    }))
+
+  it.scopedLive("10,000 small messages arrive in order", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      const ws = yield* connect(url())
+      const n = 10_000
+      const sending = yield* Effect.fork(Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => ws.send(`m${i}`), { discard: true }))
+      const echoed = yield* take(ws, n).pipe(within("10,000 echoes", "15 seconds"))
+      yield* Fiber.join(sending)
+      assert.strictEqual(echoed.length, n)
+      const wrong = echoed.findIndex((m, i) => m !== `m${i}`)
+      assert.strictEqual(wrong, -1, `message ${wrong} is ${String(echoed[wrong])}`)
+    }))
+
+  it.scopedLive("ping() gives the round-trip time; the peer answers on its own, either way", () =>
+    Effect.gen(function*() {
+      const server = yield* handOver
+      const { url } = yield* serve(server.handler)
+      // Neither end pulls its messages: the pongs come from the drivers (RFC 6455 §5.5.2).
+      const client = yield* connect(url())
+      const serverSide = yield* server.next
+      const rtt = yield* client.ping().pipe(within("the server's pong"))
+      assert.isTrue(Duration.isDuration(rtt))
+      assert.isAtLeast(Duration.toMillis(rtt), 0)
+      assert.isBelow(Duration.toMillis(rtt), 5000)
+      const withPayload = yield* client.ping(utf8("payload")).pipe(within("the pong of a ping with a payload"))
+      assert.isTrue(Duration.isDuration(withPayload))
+      const back = yield* serverSide.ping().pipe(within("the client's pong"))
+      assert.isTrue(Duration.isDuration(back))
+      assert.isBelow(Duration.toMillis(back), 5000)
+      // And the connection still carries messages.
+      yield* client.send("still open")
+      const echoed = yield* Stream.runHead(serverSide.messages).pipe(within("a message"))
+      assert.deepStrictEqual(echoed._tag === "Some" ? echoed.value : undefined, "still open")
+    }))
+
+  it.scopedLive("concurrent sends from several fibers arrive whole, each fiber's in order", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      // Frames of 8 KiB: an interleaving of two messages' frames would break the message.
+      const ws = yield* connect(url(), { fragmentSize: 8192 })
+      const fibers = 4
+      const perFiber = 25
+      const messages = Array.from({ length: fibers }, (_, f) =>
+        Array.from({ length: perFiber }, (_, i) => {
+          const bytes = noise(40_000 + 997 * i)
+          bytes[0] = f
+          bytes[1] = i
+          return bytes
+        }))
+      const expected = new Map(messages.flat().map((m) => [`${m[0]}:${m[1]}`, digest(m)]))
+      const sending = yield* Effect.fork(
+        Effect.forEach(messages, (list) => Effect.forEach(list, (m) => ws.send(m), { discard: true }), {
+          concurrency: "unbounded",
+          discard: true
+        })
+      )
+      const echoed = (yield* take(ws, fibers * perFiber).pipe(within("the echoes", "15 seconds"))).map(bytesOf)
+      yield* Fiber.join(sending)
+      for (const m of echoed) assert.strictEqual(digest(m), expected.get(`${m[0]}:${m[1]}`), `message ${m[0]}:${m[1]}`)
+      for (let f = 0; f < fibers; f++) {
+        assert.deepStrictEqual(echoed.filter((m) => m[0] === f).map((m) => m[1]), Array.from({ length: perFiber }, (_, i) => i))
+      }
+    }))
+})
+
+describe("our client and our server: closing", () => {
+  it.scopedLive("a client's close() gives the server's close: its code and reason echoed (RFC 6455 §5.5.1)", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => Effect.zipRight(Stream.runDrain(ws.messages), ws.closed))
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      const info = yield* ws.close(4001, "done 😀").pipe(within("the closing handshake"))
+      assert.deepStrictEqual(info, { code: 4001, reason: "done 😀" })
+      assert.deepStrictEqual(success(yield* server.result), { code: 4001, reason: "done 😀" })
+      assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 4001, reason: "done 😀" })
+    }))
+
+  it.scopedLive("a server's close(4000, \"bye\") reaches the client's `closed`; its messages end without failure", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => ws.close(4000, "bye"))
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      const messages = yield* Stream.runCollect(ws.messages).pipe(within("the end of the messages"))
+      assert.strictEqual(Chunk.size(messages), 0)
+      assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 4000, reason: "bye" })
+      // The server's close() gave the client's answer: the same close.
+      assert.deepStrictEqual(success(yield* server.result), { code: 4000, reason: "bye" })
+    }))
+
+  it.scopedLive("a handler that returns closes the connection with 1000", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve(() => Effect.void)
+      const ws = yield* connect(url())
+      const info = yield* ws.closed.pipe(within("closed"))
+      assert.strictEqual(info.code, 1000)
+    }))
+
+  it.scopedLive("a handler that fails closes the connection with 1011", () =>
+    Effect.gen(function*() {
+      const server = yield* WebSocketServer.make({ host: "127.0.0.1", port: 0, closeTimeout: "500 millis" })
+      // The server logs the failure; not in the test's output.
+      yield* Effect.forkScoped(server.run(() => Effect.fail(new Error("boom"))).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+      const ws = yield* connect(`ws://127.0.0.1:${server.address.port}/`)
+      const info = yield* ws.closed.pipe(within("closed"))
+      assert.strictEqual(info.code, 1011)
+      const messages = yield* Effect.exit(Stream.runDrain(ws.messages))
+      assert.isTrue(Exit.isSuccess(messages))
+    }))
+
+  it.scopedLive("closing the server's scope sends 1001 to every open client at once", () =>
+    Effect.gen(function*() {
+      const serverScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      const { server, url } = yield* Scope.extend(serve(), serverScope)
+      const ours = yield* Effect.forEach([1, 2], () => connect(url()))
+      // Raw clients that never answer the close: each costs the server its close timeout.
+      const silent = yield* Effect.forEach([1, 2, 3], () => rawClient(server.address.port))
+      const started = Date.now()
+      yield* Scope.close(serverScope, Exit.void).pipe(within("the server's scope to close"))
+      const elapsed = Date.now() - started
+      for (const ws of ours) assert.strictEqual((yield* ws.closed.pipe(within("closed"))).code, 1001)
+      for (const peer of silent) {
+        const frames = yield* peer.untilFrames(1, "the server's close")
+        assert.strictEqual(frames[0]!.opcode, 0x8)
+        assert.strictEqual(closeOf(frames[0]!).code, 1001)
+      }
+      // The close timeouts ran side by side (500 ms each), not one after the other (1.5 s).
+      assert.isBelow(elapsed, 1400)
+    }))
+
+  it.scopedLive("closing the client's scope closes the connection with 1000", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => ws.closed)
+      const { url } = yield* serve(server.handler)
+      const clientScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      const ws = yield* Scope.extend(connect(url()), clientScope)
+      yield* ws.send("hello")
+      yield* Scope.close(clientScope, Exit.void).pipe(within("the client's scope to close"))
+      assert.deepStrictEqual(success(yield* server.result), { code: 1000, reason: "" })
+      assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 1000, reason: "" })
+    }))
+
+  it.scopedLive("send after close fails with reason Closed", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      const ws = yield* connect(url())
+      yield* ws.close().pipe(within("the closing handshake"))
+      expectError(yield* failure(ws.send("too late"), "send after close"), "Closed")
+      expectError(yield* failure(ws.send(new Uint8Array([1])), "send after close"), "Closed")
+      expectError(yield* failure(ws.sendFragment("x", true), "sendFragment after close"), "Closed")
+    }))
+
+  it.scopedLive("a client whose TCP connection drops without a close: the server's `closed` and `messages` fail with Closed 1006", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) =>
+        Effect.all([Effect.exit(ws.closed), Effect.exit(Stream.runDrain(ws.messages))], { concurrency: 2 })
+      )
+      const { server: listening } = yield* serve(server.handler)
+      const peer = yield* rawClient(listening.address.port)
+      yield* peer.destroy()
+      const [closed, messages] = success(yield* server.result)
+      expectError(wsError(closed), "Closed", 1006)
+      expectError(wsError(messages), "Closed", 1006)
+    }))
+
+  it.scopedLive("a server whose TCP connection drops without a close: the client's `closed` and `messages` fail with Closed 1006", () =>
+    Effect.gen(function*() {
+      const raw = yield* rawServer((peer) => peer.socket.destroy())
+      const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`)
+      const [closed, messages] = yield* Effect.all([Effect.exit(ws.closed), Effect.exit(Stream.runDrain(ws.messages))], {
+        concurrency: 2
+      }).pipe(within("the end of the connection"))
+      expectError(wsError(closed), "Closed", 1006)
+      expectError(wsError(messages), "Closed", 1006)
+    }))
+
+  it.scopedLive("close with a code that may not be sent fails with LocalError, and the connection stays open", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve()
+      const ws = yield* connect(url())
+      // RFC 6455 §7.4.1: 1005 and 1006 are never sent; codes below 1000 are not used.
+      expectError(yield* failure(ws.close(1005, "no status"), "close(1005)"), "LocalError")
+      expectError(yield* failure(ws.close(999), "close(999)"), "LocalError")
+      expectError(yield* failure(ws.close(1006), "close(1006)"), "LocalError")
+      yield* ws.send("still open")
+      assert.strictEqual(yield* next(ws), "still open")
+    }))
+})
+
+describe("the server ends TCP first (RFC 6455 §7.1.1)", () => {
+  it.scopedLive("a raw client's close is answered, then the server sends FIN without the client ending first", () =>
+    Effect.gen(function*() {
+      const { server } = yield* serve()
+      const peer = yield* rawClient(server.address.port)
+      yield* peer.write(maskedClose(1000, "bye"))
+      const frames = yield* peer.untilFrames(1, "the close answer")
+      assert.strictEqual(frames[0]!.opcode, 0x8)
+      assert.isFalse(frames[0]!.masked)
+      assert.deepStrictEqual(closeOf(frames[0]!), { code: 1000, reason: "bye" })
+      yield* peer.until(() => (peer.peerEnded ? true : undefined), "the server's FIN")
+      assert.deepStrictEqual(peer.log.slice(0, 1), ["end"])
+      assert.strictEqual(peer.frames().length, 1)
+      yield* peer.end()
+    }))
+
+  it.scopedLive("our client answers a raw server's close, then waits for the server's FIN before its own", () =>
+    Effect.gen(function*() {
+      const opened = yield* Deferred.make<RawPeer>()
+      const raw = yield* rawServer((peer) => Deferred.unsafeDone(opened, Exit.succeed(peer)))
+      const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`, { closeTimeout: "2 seconds" })
+      const peer = yield* Deferred.await(opened).pipe(within("the connection"))
+      yield* peer.write(unmaskedFrame(0x8, new Uint8Array([0x0f, 0xa0, 0x62, 0x79, 0x65]))) // 4000 "bye"
+      const frames = yield* peer.untilFrames(1, "the client's close answer", true)
+      assert.strictEqual(frames[0]!.opcode, 0x8)
+      assert.isTrue(frames[0]!.masked)
+      assert.deepStrictEqual(closeOf(frames[0]!), { code: 4000, reason: "bye" })
+      assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 4000, reason: "bye" })
+      // The client does not end TCP first.
+      yield* Effect.sleep("150 millis")
+      assert.isFalse(peer.peerEnded)
+      yield* peer.end()
+      yield* peer.until(() => (peer.peerEnded ? true : undefined), "the client's FIN after the server's")
+    }))
+})
+
+describe("protocol violations from a raw peer", () => {
+  /** A server whose handler reports how its `messages` stream ended. */
+  const violated = (options: WebSocketServer.ListenOptions = {}) =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => Stream.runDrain(ws.messages))
+      const { server: listening } = yield* serve(server.handler, options)
+      const peer = yield* rawClient(listening.address.port)
+      return { peer, result: server.result }
+    })
+
+  /** The raw client gets a close with `code`, then the server's FIN. */
+  const closedWith = (peer: RawPeer, code: number) =>
+    Effect.gen(function*() {
+      const frames = yield* peer.untilFrames(1, `the close ${code}`)
+      assert.strictEqual(frames[0]!.opcode, 0x8)
+      assert.strictEqual(closeOf(frames[0]!).code, code)
+      yield* peer.until(() => (peer.peerEnded ? true : undefined), "the server's FIN")
+    })
+
+  it.scopedLive("an unmasked frame from a client: close 1002, TCP ended, messages fail with ProtocolError 1002", () =>
+    Effect.gen(function*() {
+      const { peer, result } = yield* violated()
+      yield* peer.write(unmaskedFrame(0x1, utf8("not masked")))
+      yield* closedWith(peer, 1002)
+      expectError(wsError(yield* result), "ProtocolError", 1002)
+    }))
+
+  it.scopedLive("invalid UTF-8 in a text message: close 1007, messages fail with ProtocolError 1007", () =>
+    Effect.gen(function*() {
+      const { peer, result } = yield* violated()
+      yield* peer.write(maskedFrame(0x1, new Uint8Array([0x61, 0xff, 0xfe, 0x62])))
+      yield* closedWith(peer, 1007)
+      expectError(wsError(yield* result), "ProtocolError", 1007)
+    }))
+
+  it.scopedLive("a message over maxMessageSize: close 1009, messages fail with ProtocolError 1009", () =>
+    Effect.gen(function*() {
+      const { peer, result } = yield* violated({ maxMessageSize: 1024 })
+      yield* peer.write(maskedFrame(0x2, noise(600), false))
+      yield* peer.write(maskedFrame(0x0, noise(600), true))
+      yield* closedWith(peer, 1009)
+      expectError(wsError(yield* result), "ProtocolError", 1009)
+    }))
+
+  it.scopedLive("a violation in frames pipelined behind the request is answered with close 1002 after the 101", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => Stream.runDrain(ws.messages))
+      const { server: listening } = yield* serve(server.handler)
+      const peer = yield* rawClient(listening.address.port, { extra: unmaskedFrame(0x1, utf8("too early, unmasked")) })
+      yield* closedWith(peer, 1002)
+      expectError(wsError(yield* server.result), "ProtocolError", 1002)
+    }))
+
+  it.scopedLive("a masked frame from a server: our client sends close 1002 and fails with ProtocolError 1002", () =>
+    Effect.gen(function*() {
+      const opened = yield* Deferred.make<RawPeer>()
+      const raw = yield* rawServer((peer) => Deferred.unsafeDone(opened, Exit.succeed(peer)))
+      const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`)
+      const peer = yield* Deferred.await(opened).pipe(within("the connection"))
+      // RFC 6455 §5.1: a client closes the connection on a masked frame.
+      yield* peer.write(maskedFrame(0x1, utf8("masked")))
+      expectError(yield* failure(Stream.runDrain(ws.messages), "the violation"), "ProtocolError", 1002)
+      expectError(yield* failure(ws.closed, "closed"), "ProtocolError", 1002)
+      const frames = yield* peer.untilFrames(1, "the client's close", true)
+      assert.strictEqual(frames[0]!.opcode, 0x8)
+      assert.isTrue(frames[0]!.masked)
+      assert.strictEqual(closeOf(frames[0]!).code, 1002)
+    }))
+
+  it.scopedLive("a masked frame in the same TCP write as the 101 is a ProtocolError 1002 too, and the client sends close 1002", () =>
+    Effect.gen(function*() {
+      const raw = yield* rawServer(() => {}, { extra: maskedFrame(0x1, utf8("masked")) })
+      // The 101 is right: the violation is the connection's, whether connect or the messages report it.
+      const outcome = yield* Effect.exit(
+        Effect.flatMap(connect(`ws://127.0.0.1:${raw.port}/`), (ws) => Stream.runDrain(ws.messages)).pipe(within("the violation"))
+      )
+      expectError(wsError(outcome), "ProtocolError", 1002)
+      const peer = raw.peers[0]!
+      const frames = yield* peer.untilFrames(1, "the client's close", true)
+      assert.strictEqual(frames[0]!.opcode, 0x8)
+      assert.strictEqual(closeOf(frames[0]!).code, 1002)
+    }))
+})
+
+describe("the opening handshake", () => {
+  it.scopedLive("a request onRequest rejects fails with HandshakeRejected: status, headers and body", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve(echo, {}, {
+        onRequest: (request) =>
+          Effect.succeed(
+            request.target === "/private"
+              ? WebSocketServer.reject(401, { headers: [["www-authenticate", "Basic"]], body: "no" })
+              : WebSocketServer.accept()
+          )
+      })
+      const error = yield* failure(connect(url("/private")), "the rejection")
+      expectError(error, "HandshakeRejected")
+      const e = error as WebSocket.WebSocketError
+      assert.strictEqual(e.status, 401)
+      assert.deepStrictEqual(
+        e.headers?.filter(([name]) => name.toLowerCase() === "www-authenticate").map(([, value]) => value),
+        ["Basic"]
+      )
+      assert.strictEqual(new TextDecoder().decode(e.body), "no")
+      // Another path is accepted.
+      const ws = yield* connect(url("/public"))
+      yield* ws.send("in")
+      assert.strictEqual(yield* next(ws), "in")
+    }))
+
+  it.scopedLive("the subprotocol is the first the client offers that the server speaks, on both ends", () =>
+    Effect.gen(function*() {
+      const server = yield* handOver
+      const { url } = yield* serve(server.handler, { subprotocols: ["b", "a"] })
+      const ws = yield* connect(url(), { protocols: ["a", "b"] })
+      assert.strictEqual(ws.protocol, "a")
+      assert.strictEqual((yield* server.next).protocol, "a")
+      const none = yield* connect(url(), { protocols: ["c"] })
+      assert.isUndefined(none.protocol)
+      assert.isUndefined((yield* server.next).protocol)
+    }))
+
+  it.scopedLive("the server sees the request's target and headers; the client sees the response's headers", () =>
+    Effect.gen(function*() {
+      const server = yield* handOver
+      const { url } = yield* serve(server.handler, {}, {
+        onRequest: () => Effect.succeed(WebSocketServer.accept({ headers: [["X-Server", "yes"]] }))
+      })
+      const ws = yield* connect(url("/chat?room=1"), { headers: [["X-Custom", "42"]] })
+      const serverSide = yield* server.next
+      const request = serverSide.request!
+      assert.strictEqual(request.target, "/chat?room=1")
+      assert.strictEqual(request.host, `127.0.0.1:${new URL(url()).port}`)
+      assert.strictEqual(WebSocketServer.header(request, "x-custom"), "42")
+      assert.isUndefined(serverSide.response)
+      const response = ws.response!
+      assert.deepStrictEqual(
+        response.extraHeaders.filter(([name]) => name.toLowerCase() === "x-server").map(([, value]) => value),
+        ["yes"]
+      )
+      assert.isUndefined(ws.request)
+    }))
+
+  it.scopedLive("allowedOrigins: another Origin gets 403, an allowed one or none opens (RFC 6455 §10.2)", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve(echo, { allowedOrigins: ["https://good.example"] })
+      const error = yield* failure(connect(url(), { headers: [["Origin", "https://evil.example"]] }), "the 403")
+      expectError(error, "HandshakeRejected")
+      assert.strictEqual((error as WebSocket.WebSocketError).status, 403)
+      const allowed = yield* connect(url(), { headers: [["Origin", "https://good.example"]] })
+      yield* allowed.send("allowed")
+      assert.strictEqual(yield* next(allowed), "allowed")
+      const none = yield* connect(url())
+      yield* none.send("no origin")
+      assert.strictEqual(yield* next(none), "no origin")
+    }))
+
+  it.scopedLive("maxConnections: 2 turns a third client away with 503 while two are open, and lets it in after one closes", () =>
+    Effect.gen(function*() {
+      const { server, url } = yield* serve(echo, { maxConnections: 2 })
+      const first = yield* connect(url())
+      const secondScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      yield* Scope.extend(connect(url()), secondScope)
+      const error = yield* failure(connect(url()), "the 503")
+      expectError(error, "HandshakeRejected")
+      assert.strictEqual((error as WebSocket.WebSocketError).status, 503)
+      yield* Scope.close(secondScope, Exit.void)
+      yield* eventually(Effect.map(server.connections, (n) => n === 1), "the server to count one connection")
+      const third = yield* connect(url())
+      yield* third.send("third")
+      assert.strictEqual(yield* next(third), "third")
+      yield* first.send("first")
+      assert.strictEqual(yield* next(first), "first")
+    }))
+
+  it.scopedLive("connecting to a port nobody listens on fails with reason Transport", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      expectError(yield* failure(connect(`ws://127.0.0.1:${port}/`), "the refusal"), "Transport")
+    }))
+
+  it.scopedLive("a URL that is not ws:// or wss://, or has a fragment, fails", () =>
+    Effect.gen(function*() {
+      for (const url of ["http://127.0.0.1:1/", "ws://127.0.0.1:1/#fragment", "ws://127.0.0.1:1/path#", "not a url"]) {
+        const error = yield* failure(WebSocketClient.connect(url), url)
+        expectError(error, "HandshakeFailed")
+      }
+    }))
+})
+
+describe("TLS", () => {
+  it.scopedLive("our TLS server and our client with its CA: wss:// echoes", () =>
+    Effect.gen(function*() {
+      const { server } = yield* serve(echo, { tls: tlsFixture })
+      const ws = yield* connect(`wss://localhost:${server.address.port}/`, { tls: { ca: tlsFixture.cert } })
+      yield* ws.send("secure 😀")
+      yield* ws.send(new Uint8Array([1, 2, 3]))
+      const [text, bytes] = yield* take(ws, 2)
+      assert.strictEqual(text, "secure 😀")
+      assert.deepStrictEqual(Array.from(bytesOf(bytes!)), [1, 2, 3])
+    }))
+
+  it.scopedLive("a client without the CA fails with reason Transport", () =>
+    Effect.gen(function*() {
+      const { server } = yield* serve(echo, { tls: tlsFixture })
+      expectError(yield* failure(connect(`wss://localhost:${server.address.port}/`), "the TLS failure"), "Transport")
+    }))
+})
+
+describe("attach to a node:http server", () => {
+  /** An HTTP server on 127.0.0.1 with one route, WebSockets on /ws. */
+  const httpWithWebSockets = Effect.gen(function*() {
+    const server = http.createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" })
+      response.end("plain http")
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void>((resume) => {
+        server.listen({ host: "127.0.0.1", port: 0 }, () => resume(Effect.void))
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
+    )
+    yield* WebSocketServer.attach(server, echo, { path: "/ws", closeTimeout: "500 millis" })
+    return (server.address() as net.AddressInfo).port
+  })
+
+  const get = (port: number, target: string) =>
+    Effect.async<{ readonly status: number; readonly body: string }, Error>((resume) => {
+      const request = http.get({ host: "127.0.0.1", port, path: target, agent: false }, (response) => {
+        const chunks: Array<Buffer> = []
+        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() })))
+      })
+      request.on("error", (cause) => resume(Effect.fail(cause)))
+      return Effect.sync(() => request.destroy())
+    }).pipe(within(`GET ${target}`))
+
+  it.scopedLive("HTTP routes keep working while upgrades on the path echo", () =>
+    Effect.gen(function*() {
+      const port = yield* httpWithWebSockets
+      assert.deepStrictEqual(yield* get(port, "/"), { status: 200, body: "plain http" })
+      const ws = yield* connect(`ws://127.0.0.1:${port}/ws?token=1`)
+      yield* ws.send("over http")
+      assert.strictEqual(yield* next(ws), "over http")
+      assert.deepStrictEqual(yield* get(port, "/"), { status: 200, body: "plain http" })
+    }))
+
+  it.scopedLive("an upgrade on another path gets 404", () =>
+    Effect.gen(function*() {
+      const port = yield* httpWithWebSockets
+      const error = yield* failure(connect(`ws://127.0.0.1:${port}/elsewhere`), "the 404")
+      expectError(error, "HandshakeRejected")
+      assert.strictEqual((error as WebSocket.WebSocketError).status, 404)
+    }))
+
+  it.scopedLive("frames sent right behind the request head (the 'upgrade' event's head) are not lost", () =>
+    Effect.gen(function*() {
+      const port = yield* httpWithWebSockets
+      const peer = yield* rawClient(port, { target: "/ws", extra: maskedFrame(0x1, utf8("early bird")) })
+      const frames = yield* peer.untilFrames(1, "the echo of the early frame")
+      assert.strictEqual(frames[0]!.opcode, 0x1)
+      assert.strictEqual(new TextDecoder().decode(frames[0]!.payload), "early bird")
+      yield* peer.write(maskedClose(1000))
+      yield* peer.untilFrames(2, "the close answer")
+    }))
+})
+
+describe("permessage-deflate", () => {
+  const extensionNames = (ws: WebSocket.WebSocket) => ws.extensions.map((e) => e.name)
+
+  it.scopedLive("is on by default on both ends", () =>
+    Effect.gen(function*() {
+      const server = yield* handOver
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      assert.deepStrictEqual(extensionNames(ws), ["permessage-deflate"])
+      assert.deepStrictEqual(extensionNames(yield* server.next), ["permessage-deflate"])
+      assert.isTrue("agreed" in ws.extensions[0]!)
+    }))
+
+  it.scopedLive("is off when the server says deflate: false", () =>
+    Effect.gen(function*() {
+      const server = yield* handOver
+      const { url } = yield* serve(server.handler, { deflate: false })
+      const ws = yield* connect(url())
+      assert.deepStrictEqual(extensionNames(ws), [])
+      assert.deepStrictEqual(extensionNames(yield* server.next), [])
+    }))
+
+  it.scopedLive("is off when the client says deflate: false", () =>
+    Effect.gen(function*() {
+      const server = yield* handOver
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url(), { deflate: false })
+      assert.deepStrictEqual(extensionNames(ws), [])
+      assert.deepStrictEqual(extensionNames(yield* server.next), [])
+    }))
+
+  it.scopedLive("large compressible messages round-trip with it on", () =>
+    Effect.gen(function*() {
+      const limits = { maxMessageSize: 8 * MIB }
+      const { url } = yield* serve(echo, limits)
+      const ws = yield* connect(url(), limits)
+      assert.instanceOf(ws.extensions[0], Object)
+      assert.isTrue(PerMessageDeflate.make().name === ws.extensions[0]!.name)
+      const text = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ id: i, name: `user-${i % 100}`, ok: i % 3 === 0 })).join("\n")
+      const bytes = utf8(text.slice(0, 2 * MIB))
+      const [textBack, bytesBack] = yield* exchange(ws, [text, bytes], "the compressed echoes", "15 seconds")
+      assert.isTrue(textBack === text)
+      assert.strictEqual(digest(bytesOf(bytesBack!)), digest(bytes))
+    }))
+})
+
+describe("other sockets", () => {
+  it.scopedLive("a stock @effect/platform-node NodeSocket carries WebSocket.makeClient to our server", () =>
+    Effect.gen(function*() {
+      const { server } = yield* serve()
+      const host = `127.0.0.1:${server.address.port}`
+      const socket = yield* NodeSocket.makeNet({ host: "127.0.0.1", port: server.address.port })
+      const ws = yield* WebSocket.makeClient(socket, new Events.Request({ host, target: "/" }), { closeTimeout: "500 millis" }).pipe(
+        within("the handshake over NodeSocket")
+      )
+      yield* ws.send("stock socket")
+      yield* ws.send(new Uint8Array([4, 5, 6]))
+      const [text, bytes] = yield* take(ws, 2)
+      assert.strictEqual(text, "stock socket")
+      assert.deepStrictEqual(Array.from(bytesOf(bytes!)), [4, 5, 6])
+      assert.deepStrictEqual(yield* ws.close().pipe(within("the closing handshake")), { code: 1000, reason: "" })
+    }))
+})
