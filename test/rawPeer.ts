@@ -47,7 +47,10 @@ export const maskedClose = (code: number, reason = ""): Uint8Array => maskedFram
 export const closeOf = (frame: WireFrame): { readonly code: number; readonly reason: string } =>
   frame.payload.length < 2
     ? { code: 1005, reason: "" }
-    : { code: (frame.payload[0]! << 8) | frame.payload[1]!, reason: new TextDecoder().decode(frame.payload.subarray(2)) }
+    : {
+      code: (frame.payload[0]! << 8) | frame.payload[1]!,
+      reason: new TextDecoder().decode(frame.payload.subarray(2))
+    }
 
 /** The status code of an HTTP response head. */
 export const statusOf = (head: string): number => Number(head.split(" ")[1])
