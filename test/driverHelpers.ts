@@ -17,8 +17,12 @@ import { closePayload, concatAll, latin1, latin1Text, parseWireFrames, rawFrame,
 export const WAIT: Duration.DurationInput = "5 seconds"
 
 /** Fails with a message naming what was awaited when `self` takes longer than `WAIT`. */
-export const within = (what: string, duration: Duration.DurationInput = WAIT) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.timeoutFail(self, { duration, onTimeout: () => new Error(`timed out after ${String(duration)} waiting for ${what}`) })
+export const within = (what: string, duration: Duration.DurationInput = WAIT) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
+  Effect.timeoutFail(self, {
+    duration,
+    onTimeout: () => new Error(`timed out after ${String(duration)} waiting for ${what}`)
+  })
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -53,7 +57,10 @@ export const maskedClose = (code: number, reason = ""): Uint8Array => maskedFram
 export const closeOf = (frame: WireFrame): { readonly code: number; readonly reason: string } =>
   frame.payload.length < 2
     ? { code: 1005, reason: "" }
-    : { code: (frame.payload[0]! << 8) | frame.payload[1]!, reason: new TextDecoder().decode(frame.payload.subarray(2)) }
+    : {
+      code: (frame.payload[0]! << 8) | frame.payload[1]!,
+      reason: new TextDecoder().decode(frame.payload.subarray(2))
+    }
 
 /** An HTTP/1.1 opening handshake request with a fresh key. */
 export const upgradeRequest = (
