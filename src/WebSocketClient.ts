@@ -17,6 +17,7 @@
  * @since 0.2.0
  */
 import type * as Socket from "@effect/platform/Socket"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -125,17 +126,24 @@ export const connect = (url: string, options: ConnectOptions = {}): Effect.Effec
     onNone: () => Effect.fail(invalidUrl(url)),
     onSome: (target) => {
       const timeout = Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
-      const opened = Effect.flatMap(open(target, options), (socket) =>
-        makeClient(socket, request(target, options), { ...options, handshakeTimeout: Duration.infinity }))
-      return Duration.isFinite(timeout)
-        ? Effect.timeoutFail(opened, {
-          duration: timeout,
-          onTimeout: () =>
-            new WebSocketError({ reason: "HandshakeTimeout", message: `HandshakeTimeout: no answer in ${Duration.format(timeout)}.` })
+      // One deadline for both: the connection (cut off when it runs out), then the handshake
+      // (whose own timeout aborts the socket) in what is left of it.
+      return Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        const socket = yield* (Duration.isFinite(timeout)
+          ? Effect.timeoutFail(open(target, options), { duration: timeout, onTimeout: () => handshakeTimeout(timeout) })
+          : open(target, options))
+        const left = Duration.subtract(timeout, Duration.millis((yield* Clock.currentTimeMillis) - started))
+        return yield* makeClient(socket, request(target, options), {
+          ...options,
+          handshakeTimeout: Duration.max(left, Duration.millis(1))
         })
-        : opened
+      })
     }
   })
+
+const handshakeTimeout = (timeout: Duration.Duration) =>
+  new WebSocketError({ reason: "HandshakeTimeout", message: `HandshakeTimeout: no answer in ${Duration.format(timeout)}.` })
 
 const open = (target: Target, options: ConnectOptions): Effect.Effect<Socket.Socket, WebSocketError, Scope.Scope> =>
   (target.secure

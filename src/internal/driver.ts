@@ -154,6 +154,11 @@ class Driver {
   readonly writeWake = Effect.unsafeMakeLatch(false)
   readonly writeSpace = Effect.unsafeMakeLatch(true)
   readonly flushed = Effect.unsafeMakeLatch(true)
+  /** What the socket handler waits for before it reads on. */
+  readonly readCredit = Effect.zipRight(this.readGate.await, this.writeSpace.await)
+  /** Inside a read step, direct writes are gathered in `stepped`. */
+  stepping = false
+  readonly stepped: Array<Uint8Array> = []
 
   /** The end: the peer's close, or why the connection failed. */
   readonly ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>
@@ -195,6 +200,9 @@ class Driver {
   /** The socket handler: steps the reducer over the chunk; the Effect returned waits for credit. */
   readonly onChunk = (chunk: Uint8Array): Effect.Effect<void> | void => {
     if (this.phase === "closed") return
+    // What the step writes (pongs, a close) goes out as one write after it.
+    const before = this.outboxBytes
+    this.stepping = true
     if (this.connection !== undefined) {
       const step = Connection.receive(this.connection, chunk)
       this.connection = step.state
@@ -204,8 +212,14 @@ class Driver {
       const step = WSConnection.receive(this.conversation, chunk)
       this.handshakeStep(step)
     }
+    this.stepping = false
+    const wrote = this.stepped.length > 0 || this.outboxBytes > before
+    if (this.stepped.length > 0) this.writeDirect(this.stepped.splice(0))
     if (this.queued > this.settings.readHighWaterMark && this.phase === "open") this.pauseReading()
-    return this.readPaused ? this.readGate.await : undefined
+    // Reading waits for the consumer, and for what the step itself wrote when the peer does not
+    // read it (pongs to a peer that floods pings and reads nothing must not pile up here).
+    const stalled = wrote && this.outboxBytes > this.settings.writeHighWaterMark
+    return this.readPaused || stalled ? this.readCredit : undefined
   }
 
   isClosed(): boolean {
@@ -373,6 +387,10 @@ class Driver {
 
   /** Hands the bytes to a transport that writes synchronously; accounts for them until written. */
   writeDirect(bytes: ReadonlyArray<Uint8Array>): void {
+    if (this.stepping) {
+      for (const chunk of bytes) this.stepped.push(chunk)
+      return
+    }
     let size = 0
     for (const chunk of bytes) size += chunk.length
     if (size === 0 || this.transportClosed) return
