@@ -259,6 +259,13 @@ class Driver {
 
   handshakeStep(step: WSConnection.Received): void {
     this.conversation = step.state
+    if (step.error?._tag === "RemoteProtocolError" && step.state.connection !== undefined) {
+      // The handshake succeeded; the frames right behind it broke the protocol.
+      this.connection = step.state.connection
+      this.handleEvents(step.events)
+      this.onViolation(step.error)
+      return
+    }
     if (step.error !== undefined) {
       const failure = step.error._tag === "RemoteProtocolError"
         ? protocolError(step.error, "handshake")
