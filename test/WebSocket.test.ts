@@ -366,6 +366,8 @@ describe("our client and our server: closing", () => {
       const messages = yield* Stream.runCollect(ws.messages).pipe(within("the end of the messages"))
       assert.strictEqual(Chunk.size(messages), 0)
       assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 4000, reason: "bye" })
+      // Sending after the peer's close fails with that close.
+      expectError(yield* failure(ws.send("too late"), "send after the peer's close"), "Closed", 4000)
       // The server's close() gave the client's answer: the same close.
       assert.deepStrictEqual(success(yield* server.result), { code: 4000, reason: "bye" })
     }))
@@ -431,6 +433,7 @@ describe("our client and our server: closing", () => {
       expectError(yield* failure(ws.send("too late"), "send after close"), "Closed")
       expectError(yield* failure(ws.send(new Uint8Array([1])), "send after close"), "Closed")
       expectError(yield* failure(ws.sendFragment("x", true), "sendFragment after close"), "Closed")
+      expectError(yield* failure(ws.ping(), "ping after close"), "Closed")
     }))
 
   it.scopedLive("a client's TCP drops without a close: the server's `closed` and `messages` fail: Closed 1006", () =>
@@ -456,6 +459,20 @@ describe("our client and our server: closing", () => {
       ).pipe(within("the end of the connection"))
       expectError(wsError(closed), "Closed", 1006)
       expectError(wsError(messages), "Closed", 1006)
+    }))
+
+  it.scopedLive("close() to a peer that never answers fails with CloseTimeout after closeTimeout", () =>
+    Effect.gen(function*() {
+      const raw = yield* rawServer(() => {})
+      const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`, { closeTimeout: "300 millis" })
+      const started = Date.now()
+      expectError(yield* failure(ws.close(), "the close timeout"), "CloseTimeout")
+      assert.isAtLeast(Date.now() - started, 250)
+      expectError(yield* failure(ws.closed, "closed"), "CloseTimeout")
+      // The close was sent, masked, before the wait.
+      const frames = yield* raw.peers[0]!.untilFrames(1, "the client's close", true)
+      assert.strictEqual(frames[0]!.opcode, 0x8)
+      assert.strictEqual(closeOf(frames[0]!).code, 1000)
     }))
 
   it.scopedLive("close with a code that may not be sent fails with LocalError, and the connection stays open", () =>
@@ -716,6 +733,10 @@ describe("TLS", () => {
       const [text, bytes] = yield* take(ws, 2)
       assert.strictEqual(text, "secure 😀")
       assert.deepStrictEqual(Array.from(bytesOf(bytes!)), [1, 2, 3])
+      // The certificate also names 127.0.0.1.
+      const byAddress = yield* connect(`wss://127.0.0.1:${server.address.port}/`, { tls: { ca: tlsFixture.cert } })
+      yield* byAddress.send("by address")
+      assert.strictEqual(yield* next(byAddress), "by address")
     }))
 
   it.scopedLive("a client without the CA fails with reason Transport", () =>
@@ -726,8 +747,8 @@ describe("TLS", () => {
 })
 
 describe("attach to a node:http server", () => {
-  /** An HTTP server on 127.0.0.1 with one route, WebSockets on /ws. */
-  const httpWithWebSockets = Effect.gen(function*() {
+  /** An HTTP server on 127.0.0.1 with one route, WebSockets on /ws (attached in `attachScope`). */
+  const httpServer = Effect.gen(function*() {
     const server = http.createServer((_request, response) => {
       response.writeHead(200, { "content-type": "text/plain" })
       response.end("plain http")
@@ -742,6 +763,11 @@ describe("attach to a node:http server", () => {
           server.closeAllConnections()
         })
     )
+    return server
+  })
+
+  const httpWithWebSockets = Effect.gen(function*() {
+    const server = yield* httpServer
     yield* WebSocketServer.attach(server, echo, { path: "/ws", closeTimeout: "500 millis" })
     return (server.address() as net.AddressInfo).port
   })
@@ -766,6 +792,18 @@ describe("attach to a node:http server", () => {
       const ws = yield* connect(`ws://127.0.0.1:${port}/ws?token=1`)
       yield* ws.send("over http")
       assert.strictEqual(yield* next(ws), "over http")
+      assert.deepStrictEqual(yield* get(port, "/"), { status: 200, body: "plain http" })
+    }))
+
+  it.scopedLive("closing attach's scope sends 1001 to its connections; the HTTP server serves on", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer
+      const port = (server.address() as net.AddressInfo).port
+      const attached = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      yield* Scope.extend(WebSocketServer.attach(server, echo, { path: "/ws", closeTimeout: "500 millis" }), attached)
+      const ws = yield* connect(`ws://127.0.0.1:${port}/ws`)
+      yield* Scope.close(attached, Exit.void).pipe(within("attach's scope to close"))
+      assert.strictEqual((yield* ws.closed.pipe(within("closed"))).code, 1001)
       assert.deepStrictEqual(yield* get(port, "/"), { status: 200, body: "plain http" })
     }))
 
