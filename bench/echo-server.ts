@@ -11,11 +11,15 @@
  *
  * Over IPC it sends `{ port }` once listening, and answers `"usage"` with `{ usage }`: its
  * `process.cpuUsage()`, `process.memoryUsage()` and open connections, read after three full garbage
- * collections when `--expose-gc` is on (`"usage-nogc"`: without them). `"exit"` ends the process
- * normally, so that `--cpu-prof` writes its profile.
+ * collections when `--expose-gc` is on (`"usage-nogc"`: without them). `{ profile: "start" }`
+ * starts the V8 CPU profiler (one sample each 200 µs) and `{ profile: <path> }` stops it and writes
+ * the `.cpuprofile` there, then answers `{ profiled: <path> }`, so that a profile covers just a
+ * measured span. `"exit"` ends the process normally (`--cpu-prof` writes its profile then).
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { writeFileSync } from "node:fs"
+import * as Inspector from "node:inspector"
 import type * as Net from "node:net"
 import * as Ws from "ws"
 import * as WebSocketServer from "../src/WebSocketServer.js"
@@ -62,8 +66,28 @@ if (which === "ws") {
   throw new Error(`unknown server ${which}`)
 }
 
+let session: Inspector.Session | undefined
+const profile = (request: string) => {
+  if (request === "start") {
+    session = new Inspector.Session()
+    session.connect()
+    session.post("Profiler.enable", () =>
+      session!.post("Profiler.setSamplingInterval", { interval: 200 }, () => session!.post("Profiler.start")))
+    return
+  }
+  session?.post("Profiler.stop", (error, result) => {
+    if (error === null) writeFileSync(request, JSON.stringify(result.profile))
+    session?.disconnect()
+    session = undefined
+    send({ profiled: request })
+  })
+}
+
 process.on("message", (message) => {
   if (message === "exit") process.exit(0)
+  if (typeof message === "object" && message !== null && "profile" in message) {
+    return profile(String(message.profile))
+  }
   if (message === "usage") for (let i = 0; i < 3; i++) globalThis.gc?.()
   const usage: Usage = { cpu: process.cpuUsage(), memory: process.memoryUsage(), connections: connections() }
   send({ usage })

@@ -16,8 +16,10 @@
  * (`WebSocketClient.connect`, `ws.send` and `ws.messages`, as a user writes it) or ws's client;
  * there the CPU per message is this process's, the client's.
  *
- * ECHO_PROFILE=<dir> runs the server children under `node --cpu-prof` and writes their profiles
- * to <dir> (`tsx bench/cpuprofile.ts <file>` prints the top self-time functions).
+ * ECHO_PROFILE=<dir> profiles each server over the measured span of its first run of each row
+ * (V8's sampling profiler, in the server child) and writes `<dir>/<server>-<row>.cpuprofile`;
+ * `tsx bench/cpuprofile.ts <file>` prints where the time went. Profiling slows both servers: the
+ * figures of such a run are not the benchmark's.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { createRequire } from "node:module"
@@ -137,8 +139,9 @@ interface Recorder {
  * Warms up, then measures for TIME_MS: the server's and this process's CPU from one usage reply
  * to the next, the messages and round trips recorded in between.
  */
-const measureWindow = async (server: Server, recorder: Recorder, timeMs: number): Promise<Run> => {
+const measureWindow = async (server: Server, recorder: Recorder, timeMs: number, profileAs?: string): Promise<Run> => {
   await sleep(WARMUP_MS)
+  if (profileAs !== undefined) server.child.send({ profile: "start" })
   const serverStart = await usage(server)
   const clientStart = process.cpuUsage()
   const start = performance.now()
@@ -148,6 +151,11 @@ const measureWindow = async (server: Server, recorder: Recorder, timeMs: number)
   const seconds = (performance.now() - start) / 1000
   const clientEnd = process.cpuUsage()
   const serverEnd = await usage(server)
+  if (profileAs !== undefined) {
+    const written = reply<string>(server.child, "profiled")
+    server.child.send({ profile: `${PROFILE}/${server.name}-${profileAs}.cpuprofile` })
+    await written
+  }
   return {
     messages: recorder.count,
     seconds,
@@ -177,13 +185,14 @@ const closeAll = (clients: ReadonlyArray<WebSocket>) =>
     })
   ))
 
-/** The load of `ws` clients: `connections` of them, each with WINDOW messages in flight. */
+/** The load of `ws` clients: `connections` of them, each with `window` messages in flight. */
 const wsClientLoad = async (
   server: Server,
   connections: number,
   payload: string | Buffer,
-  timeMs = TIME_MS
+  options: { readonly timeMs?: number; readonly window?: number; readonly profileAs?: string | undefined } = {}
 ): Promise<Run> => {
+  const window = options.window ?? WINDOW
   const clients: Array<WebSocket> = []
   for (let i = 0; i < connections; i += 64) {
     clients.push(...await Promise.all(Array.from({ length: Math.min(64, connections - i) }, () => open(server.port))))
@@ -213,10 +222,10 @@ const wsClientLoad = async (
       if (!stopping) send()
     })
     client.on("error", () => {})
-    for (let i = 0; i < WINDOW; i++) send()
+    for (let i = 0; i < window; i++) send()
   }
   try {
-    return await measureWindow(server, recorder, timeMs)
+    return await measureWindow(server, recorder, options.timeMs ?? TIME_MS, options.profileAs)
   } finally {
     stopping = true
     await closeAll(clients)
@@ -257,7 +266,7 @@ const driverClientLoad = (server: Server, payload: string | Uint8Array, timeMs =
           }
           return send
         })))
-      for (let i = 0; i < WINDOW; i++) yield* send
+      yield* send
       const run = yield* Effect.promise(() => measureWindow(server, recorder, timeMs))
       yield* Fiber.interrupt(echo)
       return run
@@ -277,6 +286,7 @@ interface Summary {
   readonly serverCpuPerMessage: number
   readonly serverCpuShare: number
   readonly clientCpuPerMessage: number
+  readonly clientCpuShare: number
   readonly spread: string
 }
 
@@ -303,6 +313,7 @@ const summarize = (runs: ReadonlyArray<Run>, bytes: number): Summary => {
     serverCpuPerMessage: median(runs.map((run) => run.serverCpuMicros / run.messages)),
     serverCpuShare: median(runs.map((run) => run.serverCpuMicros / 1e6 / run.seconds * 100)),
     clientCpuPerMessage: median(runs.map((run) => run.clientCpuMicros / run.messages)),
+    clientCpuShare: median(runs.map((run) => run.clientCpuMicros / 1e6 / run.seconds * 100)),
     spread: `${format(Math.min(...rates) / unit)}–${format(Math.max(...rates) / unit)}`
   }
 }
@@ -311,7 +322,7 @@ interface Line {
   readonly label: string
   readonly value: (summary: Summary) => number
   /** "higher": ratio ours/theirs; "lower": theirs/ours. Either way above 1: ours better. */
-  readonly better: "higher" | "lower"
+  readonly better: "higher" | "lower" | "none"
   readonly digits?: number
 }
 
@@ -327,28 +338,34 @@ const printTable = (
   for (const line of lines) {
     const a = line.value(ours)
     const b = line.value(theirs)
-    const ratio = line.better === "higher" ? a / b : b / a
+    const ratio = line.better === "higher" ? a / b : line.better === "lower" ? b / a : NaN
     console.log(
       `  ${line.label.padEnd(30)} ${format(a, line.digits).padStart(22)} ${format(b, line.digits).padStart(22)} ${
         (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–").padStart(8)
       }`
     )
   }
-  console.log(`  ${`${lines[0]!.label} of each run`.padEnd(30)} ${ours.spread.padStart(22)} ${theirs.spread.padStart(22)}`)
+  const each = `${lines[0]!.label} of each run`
+  console.log(`  ${each.padEnd(30)} ${ours.spread.padStart(22)} ${theirs.spread.padStart(22)}`)
 }
 
 const throughputLines = (bytes: number): ReadonlyArray<Line> => [
   bytes >= 1024
     ? { label: "msg/s", value: (s) => s.messagesPerSecond, better: "higher" }
     : { label: "k msg/s", value: (s) => s.messagesPerSecond / 1000, better: "higher" },
-  ...(bytes >= 1024 ? [{ label: "MB/s (payload, each way)", value: (s: Summary) => s.mbPerSecond, better: "higher" as const }] : []),
+  ...(bytes >= 1024
+    ? [{ label: "MB/s (payload, each way)", value: (s: Summary) => s.mbPerSecond, better: "higher" as const }]
+    : []),
   { label: "round trip p50 (µs)", value: (s) => s.p50, better: "lower" },
   { label: "round trip p99 (µs)", value: (s) => s.p99, better: "lower" }
 ]
 
 interface EchoRow {
   readonly name: string
+  /** For profile file names. */
+  readonly slug: string
   readonly connections: number
+  readonly window: number
   readonly payload: string | Buffer
 }
 
@@ -357,7 +374,10 @@ const serverRow = async (row: EchoRow, servers: readonly [Server, Server]) => {
   for (let i = 0; i < RUNS; i++) {
     // A B, B A, A B, ...: both see the same drift of the machine.
     const order = i % 2 === 0 ? servers : [servers[1], servers[0]] as const
-    for (const server of order) runs[server.name].push(await wsClientLoad(server, row.connections, row.payload))
+    for (const server of order) {
+      const options = { window: row.window, profileAs: PROFILE !== undefined && i === 0 ? row.slug : undefined }
+      runs[server.name].push(await wsClientLoad(server, row.connections, row.payload, options))
+    }
   }
   const bytes = typeof row.payload === "string" ? Buffer.byteLength(row.payload) : row.payload.length
   printTable(
@@ -367,9 +387,13 @@ const serverRow = async (row: EchoRow, servers: readonly [Server, Server]) => {
     [
       ...throughputLines(bytes),
       { label: "server CPU per message (µs)", value: (s) => s.serverCpuPerMessage, better: "lower", digits: 2 },
-      { label: "server CPU (% of one core)", value: (s) => s.serverCpuShare, better: "lower" }
+      { label: "server CPU (% of one core)", value: (s) => s.serverCpuShare, better: "lower" },
+      { label: "load client CPU (% of one core)", value: (s) => s.clientCpuShare, better: "none" }
     ]
   )
+  if (PROFILE !== undefined) {
+    console.log(`  profiles: ${servers.map((server) => `${PROFILE}/${server.name}-${row.slug}.cpuprofile`).join(", ")}`)
+  }
 }
 
 /** The same ws server; the client is effect-wsproto's driver or ws's. */
@@ -379,9 +403,9 @@ const clientRow = async (name: string, payload: string, server: Server) => {
   for (let i = 0; i < RUNS; i++) {
     if (i % 2 === 0) {
       ours.push(await driverClientLoad(server, payload))
-      theirs.push(await wsClientLoad(server, 1, payload))
+      theirs.push(await wsClientLoad(server, 1, payload, { window: 1 }))
     } else {
-      theirs.push(await wsClientLoad(server, 1, payload))
+      theirs.push(await wsClientLoad(server, 1, payload, { window: 1 }))
       ours.push(await driverClientLoad(server, payload))
     }
   }
@@ -393,6 +417,7 @@ const clientRow = async (name: string, payload: string, server: Server) => {
     [
       ...throughputLines(bytes),
       { label: "client CPU per message (µs)", value: (s) => s.clientCpuPerMessage, better: "lower", digits: 2 },
+      { label: "client CPU (% of one core)", value: (s) => s.clientCpuShare, better: "lower" },
       { label: "server CPU per message (µs)", value: (s) => s.serverCpuPerMessage, better: "lower", digits: 2 }
     ]
   )
@@ -401,14 +426,24 @@ const clientRow = async (name: string, payload: string, server: Server) => {
 const TEXT = "0123456789abcdef0123456789abcdef" // 32 bytes
 const MEBIBYTE = Buffer.alloc(1024 * 1024, 0x5a)
 
-const window = `${WINDOW} in flight per connection`
+const inFlight = (window: number) => `${window} in flight per connection`
+const row = (payload: "text" | "binary", connections: number, window: number, note = ""): EchoRow => ({
+  name: `echo: ${payload === "text" ? "32 B text" : "1 MiB binary"}, ${connections} connection${
+    connections === 1 ? "" : "s"
+  }, ${inFlight(window)}${note}`,
+  slug: `${payload}-${connections}x${window}`,
+  connections,
+  window,
+  payload: payload === "text" ? TEXT : MEBIBYTE
+})
 const rows: ReadonlyArray<EchoRow> = [
-  { name: `echo: 32 B text, 1 connection, ${window}`, connections: 1, payload: TEXT },
-  { name: `echo: 32 B text, 16 connections, ${window}`, connections: 16, payload: TEXT },
-  { name: `echo: 32 B text, 256 connections, ${window}`, connections: 256, payload: TEXT },
-  { name: `echo: 1 MiB binary, 1 connection, ${window}`, connections: 1, payload: MEBIBYTE }
+  row("text", 1, WINDOW),
+  row("text", 16, WINDOW),
+  row("text", 256, WINDOW),
+  row("text", 1, 16, " (pipelined)"),
+  row("binary", 1, WINDOW)
 ]
-const clientRowName = `echo: 32 B text, 1 connection, ${window}, client side (ws server)`
+const clientRowName = `echo: 32 B text, 1 connection, ${inFlight(1)}, client side (ws server)`
 
 /** Every echo row whose name contains `filter`; true if any ran. */
 export const run = async (filter?: string): Promise<boolean> => {
@@ -420,16 +455,12 @@ export const run = async (filter?: string): Promise<boolean> => {
       `\nmedian of ${RUNS} runs of ${TIME_MS} ms per server (after ${WARMUP_MS} ms of warmup), servers alternated;` +
       `\nratio: ours/ws for msg/s and MB/s, ws/ours for latency and CPU (above 1: effect-wsproto better)`
   )
-  const execArgv = PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`]
-  const servers = [await startServer("effect-wsproto", false, execArgv), await startServer("ws", false, execArgv)] as const
-  if (PROFILE !== undefined) {
-    console.log(`profiles in ${PROFILE}: effect-wsproto pid ${servers[0].child.pid}, ws pid ${servers[1].child.pid}`)
-  }
+  const servers = [await startServer("effect-wsproto", false), await startServer("ws", false)] as const
   try {
     // Untimed: every code path of the servers and of this client compiled before the first row.
     for (const server of servers) {
-      await wsClientLoad(server, 16, TEXT, 1000)
-      await wsClientLoad(server, 1, MEBIBYTE, 300)
+      await wsClientLoad(server, 16, TEXT, { timeMs: 1000 })
+      await wsClientLoad(server, 1, MEBIBYTE, { timeMs: 300 })
     }
     if (withClientRow) await driverClientLoad(servers[1], TEXT, 500)
     for (const row of chosen) await serverRow(row, servers)
