@@ -1,5 +1,5 @@
 /**
- * `npm start`: the RFC 6455 §5.7 examples, encoded by effect-wsproto's frame codec and decoded
+ * `npm run demo:frames`: the RFC 6455 §5.7 examples, encoded by effect-wsproto's frame codec and decoded
  * back, printed byte for byte.
  */
 import * as Either from "effect/Either"

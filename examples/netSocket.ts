@@ -1,7 +1,7 @@
 /**
  * A `node:net` socket as two Effects, for the Effect examples: read the next chunk (`null` at the
- * end) and write bytes. Deliberately small: the library's Stream driver over `@effect/platform`
- * sockets, with backpressure, comes in its own module.
+ * end) and write bytes. Deliberately small, to show the service by itself: servers and clients with
+ * backpressure, timeouts and the closing handshake are `WebSocketServer` and `WebSocketClient`.
  */
 import type * as Net from "node:net"
 import * as Effect from "effect/Effect"
