@@ -92,11 +92,12 @@ const echoOnce = (clients: ReadonlyArray<WebSocket>) =>
     })
   ))
 
-const closeAll = (clients: ReadonlyArray<WebSocket>) =>
+// Cut at once: the bare core does not run closing handshakes (ws would wait 30 s for each).
+const terminateAll = (clients: ReadonlyArray<WebSocket>) =>
   Promise.all(clients.map((client) =>
     new Promise<void>((resolve) => {
       client.once("close", () => resolve())
-      client.close(1000)
+      client.terminate()
     })
   ))
 
@@ -116,7 +117,7 @@ const measure = async (server: Server) => {
     const port = await reply<number>(child, "port")
     const warm = await connect(port, 20, server.deflate)
     await echoOnce(warm)
-    await closeAll(warm)
+    await terminateAll(warm)
     await settled(child)
     const empty = await usage(child)
     const clients = await connect(port, CONNECTIONS, server.deflate)
@@ -124,7 +125,7 @@ const measure = async (server: Server) => {
     if (idle.connections !== CONNECTIONS) throw new Error(`${server.label}: ${idle.connections} connections open`)
     await echoOnce(clients)
     const afterMessage = await usage(child)
-    await closeAll(clients)
+    await terminateAll(clients)
     return { empty, idle, afterMessage }
   } finally {
     child.kill()
