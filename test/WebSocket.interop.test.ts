@@ -23,9 +23,8 @@ import type * as net from "node:net"
 import { WebSocket as WsSocket, WebSocketServer as WsServer } from "ws"
 import type { ClientOptions as WsClientOptions, ServerOptions as WsServerOptions } from "ws"
 import type * as WebSocket from "../src/WebSocket.js"
-import * as WebSocketClient from "../src/WebSocketClient.js"
 import * as WebSocketServer from "../src/WebSocketServer.js"
-import { within } from "./driverHelpers.js"
+import { connect, exchange, within } from "./rawPeer.js"
 
 const MIB = 1024 * 1024
 
@@ -166,31 +165,6 @@ const ourServer = (handler: Handler = echo, options: WebSocketServer.ListenOptio
       close: Scope.close(scope, Exit.void)
     }
   })
-
-const connect = (url: string, options: WebSocketClient.ConnectOptions = {}) =>
-  WebSocketClient.connect(url, { closeTimeout: "500 millis", ...options }).pipe(within(`connecting to ${url}`))
-
-const take = (
-  ws: WebSocket.WebSocket,
-  n: number,
-  what = `${n} message(s)`,
-  duration: Duration.DurationInput = "5 seconds"
-) =>
-  Stream.runCollect(Stream.take(ws.messages, n)).pipe(Effect.map(Chunk.toReadonlyArray), within(what, duration))
-
-/** Sends from another fiber while reading as many back (an unread echo stalls both ends). */
-const exchange = (
-  ws: WebSocket.WebSocket,
-  messages: ReadonlyArray<WebSocket.Message>,
-  what = "the echoes",
-  duration: Duration.DurationInput = "5 seconds"
-) =>
-  Effect.gen(function*() {
-    const sending = yield* Effect.fork(Effect.forEach(messages, (m) => ws.send(m), { discard: true }))
-    const received = yield* take(ws, messages.length, what, duration)
-    yield* Fiber.join(sending)
-    return received
-  }).pipe(within(what, duration))
 
 /** Sends with ws and reads the echoes ws receives, in order. */
 const wsExchange = (

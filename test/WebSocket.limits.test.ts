@@ -111,6 +111,36 @@ const headerOnly = (b0: number, length: number): Uint8Array => {
   return header64(b0, 0, length)
 }
 
+/** A raw client of `port` that never reads: its socket paused, its bytes not kept (they would count as memory). */
+const nonReader = (port: number) =>
+  Effect.map(rawClient(port), (peer) => {
+    peer.socket.pause()
+    peer.keepBytes = false
+    return peer
+  })
+
+/**
+ * Writes `next()` to `socket` as fast as Node takes it while `more()` holds, waiting for 'drain'
+ * whenever its buffer is full; `written` runs in the callback of each write that went through.
+ */
+const pump = (
+  socket: Net.Socket,
+  more: () => boolean,
+  next: () => Uint8Array,
+  written: (bytes: Uint8Array) => void
+) => {
+  const step = () => {
+    while (more()) {
+      const bytes = next()
+      const room = socket.write(bytes, (error) => {
+        if (!error) written(bytes)
+      })
+      if (!room) return void socket.once("drain", step)
+    }
+  }
+  step()
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe("close timeout", () => {
@@ -149,7 +179,7 @@ describe("close timeout", () => {
     "the client's close() fails with CloseTimeout when the server never answers, and the client then ends TCP",
     () =>
       Effect.gen(function*() {
-        const raw = yield* rawServer
+        const raw = yield* rawServer()
         const connecting = yield* Effect.fork(
           WebSocketClient.connect(urlOf(raw.port), { closeTimeout: "300 millis", deflate: false })
         )
@@ -221,7 +251,7 @@ describe("handshake timeout", () => {
     "the client fails with HandshakeTimeout against a server that never answers, and closes its socket",
     () =>
       Effect.gen(function*() {
-        const raw = yield* rawServer
+        const raw = yield* rawServer()
         const started = performance.now()
         const exit = yield* Effect.exit(
           WebSocketClient.connect(urlOf(raw.port), { handshakeTimeout: "300 millis", deflate: false })
@@ -358,7 +388,6 @@ describe("backpressure", () => {
             yield* Deferred.succeed(received, { bytes, messages, digest: hash.digest("hex") })
           }))
         const peer = yield* rawClient(server.address.port)
-        const socket = peer.socket
         const before = memoryInUse()
         // The client writes 64 KiB binary messages as fast as Node lets it, for a second.
         const block = Crypto.randomBytes(FRAME)
@@ -367,19 +396,12 @@ describe("backpressure", () => {
         let completed = 0
         const deadline = performance.now() + 1_000
         const completedAt: Array<number> = []
-        const pump = () => {
-          while (performance.now() < deadline && issued * FRAME < ATTEMPT) {
-            block.writeUInt32BE(issued, 0)
-            sent.update(block)
-            issued++
-            const frame = maskedFrame(OP_BINARY, block)
-            const more = socket.write(frame, (error) => {
-              if (!error) completed += frame.length
-            })
-            if (!more) return void socket.once("drain", pump)
-          }
-        }
-        pump()
+        pump(peer.socket, () => performance.now() < deadline && issued * FRAME < ATTEMPT, () => {
+          block.writeUInt32BE(issued, 0)
+          sent.update(block)
+          issued++
+          return maskedFrame(OP_BINARY, block)
+        }, (frame) => (completed += frame.length))
         yield* Effect.sleep("700 millis")
         completedAt.push(completed)
         yield* Effect.sleep("300 millis")
@@ -425,10 +447,7 @@ describe("backpressure", () => {
             }
             yield* ws.send("done")
           }).pipe(Effect.exit, Effect.flatMap((exit) => Deferred.succeed(finished, exit))))
-        const peer = yield* rawClient(server.address.port)
-        // The peer never reads.
-        peer.socket.pause()
-        peer.keepBytes = false
+        const peer = yield* nonReader(server.address.port)
         const ws = yield* awaitWithin(opened, "the connection")
         const before = memoryInUse()
         // Sample bufferedAmount from outside too, while the handler sends.
@@ -591,7 +610,7 @@ describe("limits", () => {
         yield* endless.awaitGone(3_000)
         // Just within the limit is accepted.
         const request = upgradeRequest(freshKey())
-        const fits = yield* rawClient(port, "/", [`X-Padding: ${"a".repeat(4 * KiB - request.length - 13)}`])
+        const fits = yield* rawClient(port, { headers: [`X-Padding: ${"a".repeat(4 * KiB - request.length - 13)}`] })
         assert.isFalse(fits.gone)
       }),
     15_000
@@ -605,7 +624,7 @@ describe("limits", () => {
         const port = server.address.port
         // Five fields of the handshake and 15 more: 20, accepted.
         const extra = (n: number) => Array.from({ length: n }, (_, i) => `X-Field-${i}: ${i}`)
-        const fits = yield* rawClient(port, "/", extra(15))
+        const fits = yield* rawClient(port, { headers: extra(15) })
         assert.isFalse(fits.gone)
         // 21: 431.
         const many = yield* rawConnect(port)
@@ -657,10 +676,7 @@ describe("limits", () => {
         const opened = yield* Deferred.make<WebSocket>()
         const server = yield* serve({ writeHighWaterMark: HIGH_WATER }, (ws) =>
           Effect.zipRight(Deferred.succeed(opened, ws), Effect.never))
-        const peer = yield* rawClient(server.address.port)
-        // The peer never reads.
-        peer.socket.pause()
-        peer.keepBytes = false
+        const peer = yield* nonReader(server.address.port)
         const ws = yield* awaitWithin(opened, "the connection")
         const before = memoryInUse()
         // Pings of 125 bytes (RFC 6455 §5.5: the most a control frame holds), each to be answered by
@@ -669,15 +685,7 @@ describe("limits", () => {
         const flood = Buffer.concat(Array.from({ length: 1000 }, () => ping))
         let floods = 0
         const deadline = performance.now() + 1_500
-        const pump = () => {
-          while (performance.now() < deadline) {
-            const more = peer.socket.write(flood, (error) => {
-              if (!error) floods++
-            })
-            if (!more) return void peer.socket.once("drain", pump)
-          }
-        }
-        pump()
+        pump(peer.socket, () => performance.now() < deadline, () => flood, () => floods++)
         let maxBuffered = 0
         while (performance.now() < deadline + 200) {
           maxBuffered = Math.max(maxBuffered, yield* ws.bufferedAmount)
@@ -816,13 +824,13 @@ describe("nothing left behind", () => {
           }),
           // Abort: TCP ended without a closing handshake.
           Effect.gen(function*() {
-            const peer = yield* rawClient(port, "/echo")
+            const peer = yield* rawClient(port, { target: "/echo" })
             peer.socket.end()
             yield* peer.awaitGone()
           }),
           // Abort: TCP reset.
           Effect.gen(function*() {
-            const peer = yield* rawClient(port, "/echo")
+            const peer = yield* rawClient(port, { target: "/echo" })
             peer.socket.resetAndDestroy()
           }),
           // Handshake timeout: nothing sent.
@@ -838,12 +846,12 @@ describe("nothing left behind", () => {
           }),
           // Close timeout: the handler closes, the client never answers.
           Effect.gen(function*() {
-            const peer = yield* rawClient(port, "/close-timeout")
+            const peer = yield* rawClient(port, { target: "/close-timeout" })
             yield* peer.awaitGone(3_000)
           }),
           // Protocol error: an unmasked client frame (RFC 6455 §5.1) gets 1002.
           Effect.gen(function*() {
-            const peer = yield* rawClient(port, "/echo")
+            const peer = yield* rawClient(port, { target: "/echo" })
             yield* peer.write(rawFrame({ fin: true, opcode: OP_TEXT, payload: utf8("unmasked") }))
             assert.strictEqual(closeOf(yield* peer.frameOf(OP_CLOSE)).code, 1002)
             yield* peer.awaitGone(3_000)

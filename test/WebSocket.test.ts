@@ -9,7 +9,6 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -18,7 +17,6 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
@@ -29,18 +27,24 @@ import * as PerMessageDeflate from "../src/PerMessageDeflate.js"
 import * as WebSocket from "../src/WebSocket.js"
 import * as WebSocketClient from "../src/WebSocketClient.js"
 import * as WebSocketServer from "../src/WebSocketServer.js"
+import { utf8 } from "./helpers.js"
 import {
   closeOf,
+  connect,
+  eventually,
+  exchange,
   maskedClose,
   maskedFrame,
   rawClient,
-  RawPeer,
+  type RawClientOptions,
+  type RawPeer,
   rawServer,
+  type RawServerOptions,
+  take,
   tlsFixture,
   unmaskedFrame,
   within
-} from "./driverHelpers.js"
-import { utf8 } from "./helpers.js"
+} from "./rawPeer.js"
 
 const MIB = 1024 * 1024
 
@@ -61,41 +65,12 @@ const serve = (
     return { server, url: (target = "/") => `ws://127.0.0.1:${server.address.port}${target}` }
   })
 
-/** Our client with a short close timeout, bounded. */
-const connect = (url: string, options: WebSocketClient.ConnectOptions = {}) =>
-  WebSocketClient.connect(url, { closeTimeout: "500 millis", ...options }).pipe(within(`connecting to ${url}`))
-
 /** The next message of a connection, bounded. */
 const next = (ws: WebSocket.WebSocket) =>
   Stream.runHead(ws.messages).pipe(
     Effect.flatMap((head) => head._tag === "Some" ? Effect.succeed(head.value) : Effect.fail(new Error("no message"))),
     within("a message")
   )
-
-/** The next `n` messages, bounded. */
-const take = (
-  ws: WebSocket.WebSocket,
-  n: number,
-  what = `${n} message(s)`,
-  duration: Duration.DurationInput = "5 seconds"
-) => Stream.runCollect(Stream.take(ws.messages, n)).pipe(Effect.map(Chunk.toReadonlyArray), within(what, duration))
-
-/**
- * Sends the messages from another fiber while reading as many back: an echo that is not read
- * while it is written stalls both ends once the buffers are full (read backpressure).
- */
-const exchange = (
-  ws: WebSocket.WebSocket,
-  messages: ReadonlyArray<WebSocket.Message>,
-  what = "the echoes",
-  duration: Duration.DurationInput = "5 seconds"
-) =>
-  Effect.gen(function*() {
-    const sending = yield* Effect.fork(Effect.forEach(messages, (m) => ws.send(m), { discard: true }))
-    const received = yield* take(ws, messages.length, what, duration)
-    yield* Fiber.join(sending)
-    return received
-  }).pipe(within(what, duration))
 
 /** The error a failing Effect gives, bounded. */
 const failure = <A, E, R>(self: Effect.Effect<A, E, R>, what: string) => Effect.flip(self).pipe(within(what))
@@ -165,9 +140,16 @@ const freePort = Effect.async<number>((resume) => {
   })
 })
 
-/** Polls `check` every 10 ms until it holds, bounded. */
-const eventually = (check: Effect.Effect<boolean>, what: string) =>
-  Effect.repeat(check, { until: (ok) => ok, schedule: Schedule.spaced("10 millis") }).pipe(within(what))
+/**
+ * A raw client of our server that never ends its side of TCP unless told to (half-open): who sends
+ * FIN first is the driver's doing (RFC 6455 §7.1.1).
+ */
+const halfOpenClient = (port: number, options: RawClientOptions = {}) =>
+  rawClient(port, { allowHalfOpen: true, ...options })
+
+/** A raw server that answers each handshake with a 101 on its own, and is half-open too. */
+const answeringServer = (options: RawServerOptions = {}) =>
+  rawServer({ allowHalfOpen: true, accept: true, ...options })
 
 describe("our client and our server: messages", () => {
   it.scopedLive("text messages round-trip, multi-byte UTF-8 and emoji included", () =>
@@ -399,15 +381,15 @@ describe("our client and our server: closing", () => {
       const { server, url } = yield* Scope.extend(serve(), serverScope)
       const ours = yield* Effect.forEach([1, 2], () => connect(url()))
       // Raw clients that never answer the close: each costs the server its close timeout.
-      const silent = yield* Effect.forEach([1, 2, 3], () => rawClient(server.address.port))
+      const silent = yield* Effect.forEach([1, 2, 3], () => halfOpenClient(server.address.port))
       const started = Date.now()
       yield* Scope.close(serverScope, Exit.void).pipe(within("the server's scope to close"))
       const elapsed = Date.now() - started
       for (const ws of ours) assert.strictEqual((yield* ws.closed.pipe(within("closed"))).code, 1001)
       for (const peer of silent) {
-        const frames = yield* peer.untilFrames(1, "the server's close")
-        assert.strictEqual(frames[0]!.opcode, 0x8)
-        assert.strictEqual(closeOf(frames[0]!).code, 1001)
+        const frame = yield* peer.frame(0)
+        assert.strictEqual(frame.opcode, 0x8)
+        assert.strictEqual(closeOf(frame).code, 1001)
       }
       // The close timeouts ran side by side (500 ms each), not one after the other (1.5 s).
       assert.isBelow(elapsed, 1400)
@@ -442,7 +424,7 @@ describe("our client and our server: closing", () => {
         Effect.all([Effect.exit(ws.closed), Effect.exit(Stream.runDrain(ws.messages))], { concurrency: 2 })
       )
       const { server: listening } = yield* serve(server.handler)
-      const peer = yield* rawClient(listening.address.port)
+      const peer = yield* halfOpenClient(listening.address.port)
       yield* peer.destroy()
       const [closed, messages] = success(yield* server.result)
       expectError(wsError(closed), "Closed", 1006)
@@ -451,7 +433,7 @@ describe("our client and our server: closing", () => {
 
   it.scopedLive("a server's TCP drops without a close: the client's `closed` and `messages` fail: Closed 1006", () =>
     Effect.gen(function*() {
-      const raw = yield* rawServer((peer) => peer.socket.destroy())
+      const raw = yield* answeringServer({ onOpen: (peer) => peer.socket.destroy() })
       const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`)
       const [closed, messages] = yield* Effect.all(
         [Effect.exit(ws.closed), Effect.exit(Stream.runDrain(ws.messages))],
@@ -463,16 +445,16 @@ describe("our client and our server: closing", () => {
 
   it.scopedLive("close() to a peer that never answers fails with CloseTimeout after closeTimeout", () =>
     Effect.gen(function*() {
-      const raw = yield* rawServer(() => {})
+      const raw = yield* answeringServer()
       const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`, { closeTimeout: "300 millis" })
       const started = Date.now()
       expectError(yield* failure(ws.close(), "the close timeout"), "CloseTimeout")
       assert.isAtLeast(Date.now() - started, 250)
       expectError(yield* failure(ws.closed, "closed"), "CloseTimeout")
       // The close was sent, masked, before the wait.
-      const frames = yield* raw.peers[0]!.untilFrames(1, "the client's close", true)
-      assert.strictEqual(frames[0]!.opcode, 0x8)
-      assert.strictEqual(closeOf(frames[0]!).code, 1000)
+      const frame = yield* (yield* raw.accepted).frame(0)
+      assert.strictEqual(frame.opcode, 0x8)
+      assert.strictEqual(closeOf(frame).code, 1000)
     }))
 
   it.scopedLive("close with a code that may not be sent fails with LocalError, and the connection stays open", () =>
@@ -492,35 +474,34 @@ describe("the server ends TCP first (RFC 6455 §7.1.1)", () => {
   it.scopedLive("a raw client's close is answered, then the server sends FIN without the client ending first", () =>
     Effect.gen(function*() {
       const { server } = yield* serve()
-      const peer = yield* rawClient(server.address.port)
+      const peer = yield* halfOpenClient(server.address.port)
       yield* peer.write(maskedClose(1000, "bye"))
-      const frames = yield* peer.untilFrames(1, "the close answer")
-      assert.strictEqual(frames[0]!.opcode, 0x8)
-      assert.isFalse(frames[0]!.masked)
-      assert.deepStrictEqual(closeOf(frames[0]!), { code: 1000, reason: "bye" })
-      yield* peer.until(() => (peer.peerEnded ? true : undefined), "the server's FIN")
+      const frame = yield* peer.frame(0)
+      assert.strictEqual(frame.opcode, 0x8)
+      assert.isFalse(frame.masked)
+      assert.deepStrictEqual(closeOf(frame), { code: 1000, reason: "bye" })
+      yield* peer.awaitEnd("the server's FIN")
       assert.deepStrictEqual(peer.log.slice(0, 1), ["end"])
-      assert.strictEqual(peer.frames().length, 1)
+      assert.strictEqual(peer.frames.length, 1)
       yield* peer.end()
     }))
 
   it.scopedLive("our client answers a raw server's close, then waits for the server's FIN before its own", () =>
     Effect.gen(function*() {
-      const opened = yield* Deferred.make<RawPeer>()
-      const raw = yield* rawServer((peer) => Deferred.unsafeDone(opened, Exit.succeed(peer)))
+      const raw = yield* answeringServer()
       const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`, { closeTimeout: "2 seconds" })
-      const peer = yield* Deferred.await(opened).pipe(within("the connection"))
+      const peer = yield* raw.accepted
       yield* peer.write(unmaskedFrame(0x8, new Uint8Array([0x0f, 0xa0, 0x62, 0x79, 0x65]))) // 4000 "bye"
-      const frames = yield* peer.untilFrames(1, "the client's close answer", true)
-      assert.strictEqual(frames[0]!.opcode, 0x8)
-      assert.isTrue(frames[0]!.masked)
-      assert.deepStrictEqual(closeOf(frames[0]!), { code: 4000, reason: "bye" })
+      const frame = yield* peer.frame(0)
+      assert.strictEqual(frame.opcode, 0x8)
+      assert.isTrue(frame.masked)
+      assert.deepStrictEqual(closeOf(frame), { code: 4000, reason: "bye" })
       assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 4000, reason: "bye" })
       // The client does not end TCP first.
       yield* Effect.sleep("150 millis")
       assert.isFalse(peer.peerEnded)
       yield* peer.end()
-      yield* peer.until(() => (peer.peerEnded ? true : undefined), "the client's FIN after the server's")
+      yield* peer.awaitEnd("the client's FIN after the server's")
     }))
 })
 
@@ -530,17 +511,17 @@ describe("protocol violations from a raw peer", () => {
     Effect.gen(function*() {
       const server = yield* outcome((ws) => Stream.runDrain(ws.messages))
       const { server: listening } = yield* serve(server.handler, options)
-      const peer = yield* rawClient(listening.address.port)
+      const peer = yield* halfOpenClient(listening.address.port)
       return { peer, result: server.result }
     })
 
   /** The raw client gets a close with `code`, then the server's FIN. */
   const closedWith = (peer: RawPeer, code: number) =>
     Effect.gen(function*() {
-      const frames = yield* peer.untilFrames(1, `the close ${code}`)
-      assert.strictEqual(frames[0]!.opcode, 0x8)
-      assert.strictEqual(closeOf(frames[0]!).code, code)
-      yield* peer.until(() => (peer.peerEnded ? true : undefined), "the server's FIN")
+      const frame = yield* peer.frame(0)
+      assert.strictEqual(frame.opcode, 0x8)
+      assert.strictEqual(closeOf(frame).code, code)
+      yield* peer.awaitEnd("the server's FIN")
     })
 
   it.scopedLive("an unmasked frame from a client: close 1002, TCP ended, messages fail with ProtocolError 1002", () =>
@@ -572,37 +553,37 @@ describe("protocol violations from a raw peer", () => {
     Effect.gen(function*() {
       const server = yield* outcome((ws) => Stream.runDrain(ws.messages))
       const { server: listening } = yield* serve(server.handler)
-      const peer = yield* rawClient(listening.address.port, { extra: unmaskedFrame(0x1, utf8("too early, unmasked")) })
+      const extra = unmaskedFrame(0x1, utf8("too early, unmasked"))
+      const peer = yield* halfOpenClient(listening.address.port, { extra })
       yield* closedWith(peer, 1002)
       expectError(wsError(yield* server.result), "ProtocolError", 1002)
     }))
 
   it.scopedLive("a masked frame from a server: our client sends close 1002 and fails with ProtocolError 1002", () =>
     Effect.gen(function*() {
-      const opened = yield* Deferred.make<RawPeer>()
-      const raw = yield* rawServer((peer) => Deferred.unsafeDone(opened, Exit.succeed(peer)))
+      const raw = yield* answeringServer()
       const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`)
-      const peer = yield* Deferred.await(opened).pipe(within("the connection"))
+      const peer = yield* raw.accepted
       // RFC 6455 §5.1: a client closes the connection on a masked frame.
       yield* peer.write(maskedFrame(0x1, utf8("masked")))
       expectError(yield* failure(Stream.runDrain(ws.messages), "the violation"), "ProtocolError", 1002)
       expectError(yield* failure(ws.closed, "closed"), "ProtocolError", 1002)
-      const frames = yield* peer.untilFrames(1, "the client's close", true)
-      assert.strictEqual(frames[0]!.opcode, 0x8)
-      assert.isTrue(frames[0]!.masked)
-      assert.strictEqual(closeOf(frames[0]!).code, 1002)
+      const frame = yield* peer.frame(0)
+      assert.strictEqual(frame.opcode, 0x8)
+      assert.isTrue(frame.masked)
+      assert.strictEqual(closeOf(frame).code, 1002)
     }))
 
   it.scopedLive("a message in the same TCP write as the 101 reaches the client's messages", () =>
     Effect.gen(function*() {
-      const raw = yield* rawServer(() => {}, { extra: unmaskedFrame(0x1, utf8("welcome 😀")) })
+      const raw = yield* answeringServer({ extra: unmaskedFrame(0x1, utf8("welcome 😀")) })
       const ws = yield* connect(`ws://127.0.0.1:${raw.port}/`)
       assert.strictEqual(yield* next(ws), "welcome 😀")
     }))
 
   it.scopedLive("a masked frame in the 101's TCP write: ProtocolError 1002 too, and the client sends close 1002", () =>
     Effect.gen(function*() {
-      const raw = yield* rawServer(() => {}, { extra: maskedFrame(0x1, utf8("masked")) })
+      const raw = yield* answeringServer({ extra: maskedFrame(0x1, utf8("masked")) })
       // The 101 is right: the violation is the connection's, whether connect or the messages report it.
       const outcome = yield* Effect.exit(
         Effect.flatMap(connect(`ws://127.0.0.1:${raw.port}/`), (ws) => Stream.runDrain(ws.messages)).pipe(
@@ -610,10 +591,9 @@ describe("protocol violations from a raw peer", () => {
         )
       )
       expectError(wsError(outcome), "ProtocolError", 1002)
-      const peer = raw.peers[0]!
-      const frames = yield* peer.untilFrames(1, "the client's close", true)
-      assert.strictEqual(frames[0]!.opcode, 0x8)
-      assert.strictEqual(closeOf(frames[0]!).code, 1002)
+      const frame = yield* (yield* raw.accepted).frame(0)
+      assert.strictEqual(frame.opcode, 0x8)
+      assert.strictEqual(closeOf(frame).code, 1002)
     }))
 })
 
@@ -700,7 +680,7 @@ describe("the opening handshake", () => {
       expectError(error, "HandshakeRejected")
       assert.strictEqual((error as WebSocket.WebSocketError).status, 503)
       yield* Scope.close(secondScope, Exit.void)
-      yield* eventually(Effect.map(server.connections, (n) => n === 1), "the server to count one connection")
+      yield* eventually("the server to count one connection", Effect.map(server.connections, (n) => n === 1))
       const third = yield* connect(url())
       yield* third.send("third")
       assert.strictEqual(yield* next(third), "third")
@@ -818,12 +798,12 @@ describe("attach to a node:http server", () => {
   it.scopedLive("frames sent right behind the request head (the 'upgrade' event's head) are not lost", () =>
     Effect.gen(function*() {
       const port = yield* httpWithWebSockets
-      const peer = yield* rawClient(port, { target: "/ws", extra: maskedFrame(0x1, utf8("early bird")) })
-      const frames = yield* peer.untilFrames(1, "the echo of the early frame")
-      assert.strictEqual(frames[0]!.opcode, 0x1)
-      assert.strictEqual(new TextDecoder().decode(frames[0]!.payload), "early bird")
+      const peer = yield* halfOpenClient(port, { target: "/ws", extra: maskedFrame(0x1, utf8("early bird")) })
+      const frame = yield* peer.frame(0)
+      assert.strictEqual(frame.opcode, 0x1)
+      assert.strictEqual(new TextDecoder().decode(frame.payload), "early bird")
       yield* peer.write(maskedClose(1000))
-      yield* peer.untilFrames(2, "the close answer")
+      yield* peer.frame(1)
     }))
 })
 

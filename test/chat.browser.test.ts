@@ -8,12 +8,13 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
-import * as Crypto from "node:crypto"
 import * as Net from "node:net"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import * as Chat from "../examples/chat/server.js"
+import { closePayload, parseWireFrames } from "./helpers.js"
+import { acceptFor, closeOf, freshKey, maskedFrame, upgradeRequest } from "./rawPeer.js"
 
 const WAIT = 10_000
 const TEST_TIMEOUT = 15_000
@@ -114,43 +115,6 @@ const join = async (chat: Chat.Chat, name: string): Promise<Client> => {
 
 // ---- a tab that stops reading: a raw TCP client ----------------------------------------------
 
-/** A masked client frame (RFC 6455 §5.2, §5.3), FIN set. */
-const maskedFrame = (opcode: number, payload: Buffer): Buffer => {
-  const length = payload.length
-  const header = length < 126
-    ? Buffer.from([0x80 | opcode, 0x80 | length])
-    : Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff])
-  const key = Crypto.randomBytes(4)
-  const masked = Buffer.from(payload.map((byte, i) => byte ^ key[i % 4]!))
-  return Buffer.concat([header, key, masked])
-}
-
-const closePayload = (code: number) => Buffer.from([code >> 8, code & 0xff])
-
-/** The server's frames in `bytes` (unmasked, RFC 6455 §5.1), as far as they are complete. */
-const serverFrames = (bytes: Buffer): { frames: Array<{ opcode: number; payload: Buffer }>; rest: Buffer } => {
-  const frames: Array<{ opcode: number; payload: Buffer }> = []
-  let at = 0
-  while (at + 2 <= bytes.length) {
-    const opcode = bytes[at]! & 0x0f
-    let length = bytes[at + 1]! & 0x7f
-    let start = at + 2
-    if (length === 126) {
-      if (start + 2 > bytes.length) break
-      length = bytes.readUInt16BE(start)
-      start += 2
-    } else if (length === 127) {
-      if (start + 8 > bytes.length) break
-      length = Number(bytes.readBigUInt64BE(start))
-      start += 8
-    }
-    if (start + length > bytes.length) break
-    frames.push({ opcode, payload: bytes.subarray(start, start + length) })
-    at = start + length
-  }
-  return { frames, rest: bytes.subarray(at) }
-}
-
 /**
  * Opens a connection by hand (RFC 6455 §4.1), checks the 101 and its `Sec-WebSocket-Accept`,
  * joins as `name`, then stops reading: the socket is paused, so what the server sends piles up in
@@ -159,7 +123,7 @@ const serverFrames = (bytes: Buffer): { frames: Array<{ opcode: number; payload:
 const rawJoin = async (chat: Chat.Chat, name: string): Promise<{ socket: Net.Socket; rest: Buffer }> => {
   const socket = Net.connect({ host: "127.0.0.1", port: chat.port })
   socket.on("error", () => {})
-  const key = Crypto.randomBytes(16).toString("base64")
+  const key = freshKey()
   const { head, rest } = await bounded(
     new Promise<{ head: string; rest: Buffer }>((resolve, reject) => {
       let received = Buffer.alloc(0)
@@ -173,16 +137,12 @@ const rawJoin = async (chat: Chat.Chat, name: string): Promise<{ socket: Net.Soc
       }
       socket.on("data", onData)
       socket.once("close", () => reject(new Error("the raw client's connection closed during the handshake")))
-      socket.write(
-        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${chat.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-          + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${chat.port}\r\n\r\n`
-      )
+      socket.write(upgradeRequest(key, "/ws", [`Origin: http://127.0.0.1:${chat.port}`], `127.0.0.1:${chat.port}`))
     }),
     "the raw client's handshake"
   )
   expect(head.split("\r\n")[0]).toBe("HTTP/1.1 101 Switching Protocols")
-  const accept = Crypto.createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64")
-  expect(head.toLowerCase()).toContain(`sec-websocket-accept: ${accept.toLowerCase()}`)
+  expect(head.toLowerCase()).toContain(`sec-websocket-accept: ${acceptFor(key).toLowerCase()}`)
   socket.write(maskedFrame(0x1, Buffer.from(JSON.stringify({ type: "join", name }))))
   return { socket, rest }
 }
@@ -348,19 +308,16 @@ describe("the chat example", () => {
         slow.socket.resume()
         const { close, said } = await bounded(
           new Promise<{ close: { code: number; reason: string }; said: number }>((resolve, reject) => {
-            let pending = slow.rest
+            let pending: Uint8Array = slow.rest
             let said = 0
             const onData = (chunk: Buffer) => {
-              const { frames, rest } = serverFrames(Buffer.concat([pending, chunk]))
+              const { frames, rest } = parseWireFrames(Buffer.concat([pending, chunk]))
               pending = rest
               for (const frame of frames) {
-                if (frame.opcode === 0x1 && frame.payload.includes(`"said"`)) said++
+                if (frame.opcode === 0x1 && Buffer.from(frame.payload).includes(`"said"`)) said++
                 if (frame.opcode === 0x8) {
                   slow.socket.off("data", onData)
-                  resolve({
-                    close: { code: frame.payload.readUInt16BE(0), reason: frame.payload.subarray(2).toString() },
-                    said
-                  })
+                  resolve({ close: closeOf(frame), said })
                 }
               }
             }
