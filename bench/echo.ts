@@ -6,9 +6,10 @@
  *
  * Each connection keeps ECHO_WINDOW messages in flight (default 1: send, wait for the echo, send
  * the next), so that a round trip is a round trip and not time spent queued behind the window;
- * the connection count brings the concurrency. After ECHO_WARMUP_MS (default 500) the load is
- * measured for ECHO_TIME_MS (default 2000): messages echoed, the round trip of each (send to echo
- * received), and the server child's `process.cpuUsage()` over the same span. Each row runs
+ * the connection count brings the concurrency; one row keeps 16 in flight on one connection, the
+ * cost per message when several arrive in one read. After ECHO_WARMUP_MS (default 500) the load
+ * is measured for ECHO_TIME_MS (default 2000): messages echoed, the round trip of each (send to
+ * echo received), and the server child's `process.cpuUsage()` over the same span. Each row runs
  * ECHO_RUNS times (default 3) per server, alternating which server goes first, and reports the
  * median of each figure.
  *
