@@ -127,6 +127,17 @@ export interface WebSocket {
    * otherwise. Pull either `messages` or `fragments`, not both.
    */
   readonly messages: Stream.Stream<Message, WebSocketError>
+  /**
+   * Calls `handler` for every received message, in order, until the connection ends (as
+   * `@effect/platform`'s `Socket.run`): succeeds after the closing handshake, fails as `messages`
+   * does or with the handler's error. The handler runs in the step that read the message, with
+   * no fiber switch: an Effect it returns runs at once, and while one is suspended (a `send` over
+   * the write high-water mark, any wait) the socket is not read. The fastest way to consume a
+   * connection; use it or `messages` or `fragments`, one at a time.
+   */
+  readonly run: <_, E, R>(
+    handler: (message: Message) => Effect.Effect<_, E, R> | void
+  ) => Effect.Effect<void, WebSocketError | E, R>
   /** The received messages piece by piece, as their bytes arrive. */
   readonly fragments: Stream.Stream<Fragment, WebSocketError>
   /** Sends a message: text for a string, binary for bytes. Suspends while the write queue is full. */

@@ -22,6 +22,7 @@ import * as FiberId from "effect/FiberId"
 import { identity } from "effect/Function"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
@@ -176,6 +177,9 @@ class Driver {
   /** Nothing more may be written: the transport was ended or failed. */
   transportClosed = false
 
+  /** The handler of `run`, while one runs: it takes the messages instead of the inbox. */
+  runner: Runner | undefined = undefined
+
   /** Pings waiting for their pong, oldest first: payload (as text) and what to resolve. */
   readonly pings: Array<{ readonly key: string; readonly done: Deferred.Deferred<void, WebSocketError> }> = []
 
@@ -287,8 +291,12 @@ class Driver {
         case "TextMessage":
         case "BytesMessage":
           if (this.phase === "open") {
-            this.inbox.unsafeOffer(event)
-            this.queued += byteLength(event.data)
+            if (this.runner !== undefined) {
+              this.runner.piece(event)
+            } else {
+              this.inbox.unsafeOffer(event)
+              this.queued += byteLength(event.data)
+            }
           }
           break
         case "Ping":
@@ -495,6 +503,7 @@ class Driver {
     const pingFailure = Exit.fail(failed ? outcome : closedError(outcome))
     for (const ping of this.pings.splice(0)) Deferred.unsafeDone(ping.done, pingFailure)
     Deferred.unsafeDone(this.ended, exit)
+    this.runner?.end()
   }
 
   fail(failure: WebSocketError, abort: boolean): void {
@@ -648,33 +657,154 @@ const closeOnExit = (driver: Driver, code: number, shutdownFiber: Fiber.Fiber<vo
     yield* Fiber.await(shutdownFiber)
   })
 
+/** Joins the pieces of messages into whole messages (RFC 6455 §5.4: a message's fragments in order). */
+class Assembler {
+  pieces: Array<Api.Fragment> = []
+
+  /** The message this piece completes, if any. */
+  add(piece: Api.Fragment): Api.Message | undefined {
+    if (!piece.messageFinished) {
+      this.pieces.push(piece)
+      return undefined
+    }
+    if (this.pieces.length === 0) return piece.data
+    this.pieces.push(piece)
+    const pieces = this.pieces
+    this.pieces = []
+    if (pieces[0]!._tag === "TextMessage") return pieces.map((each) => each.data as string).join("")
+    const chunks = pieces.map((each) => each.data as Uint8Array)
+    return concat(chunks, chunks.reduce((n, chunk) => n + chunk.length, 0))
+  }
+}
+
 const messagesOf = (driver: Driver): Stream.Stream<Api.Message, WebSocketError> =>
   Stream.suspend(() => {
-    // The pieces of the message being assembled.
-    let pieces: Array<Api.Fragment> = []
-    const assemble = (fragments: Chunk.Chunk<Api.Fragment>): Chunk.Chunk<Api.Message> => {
+    const assembler = new Assembler()
+    return pull(driver, (fragments) => {
       const out: Array<Api.Message> = []
       for (const piece of fragments) {
-        if (!piece.messageFinished) {
-          pieces.push(piece)
-        } else if (pieces.length === 0) {
-          out.push(piece.data)
-        } else {
-          pieces.push(piece)
-          out.push(joinPieces(pieces))
-          pieces = []
-        }
+        const message = assembler.add(piece)
+        if (message !== undefined) out.push(message)
       }
       return Chunk.unsafeFromArray(out)
-    }
-    return pull(driver, assemble)
+    })
   })
 
-const joinPieces = (pieces: ReadonlyArray<Api.Fragment>): Api.Message => {
-  if (pieces[0]!._tag === "TextMessage") return pieces.map((piece) => piece.data as string).join("")
-  const chunks = pieces.map((piece) => piece.data as Uint8Array)
-  return concat(chunks, chunks.reduce((n, chunk) => n + chunk.length, 0))
+/**
+ * An Effect whose work can be done in the read step itself: `run` calls `step` (which gives what
+ * is left to do, `Effect.void` or a failure, both run without a fiber) instead of starting a
+ * fiber for the whole Effect. `send` is one, so that an echo or a relay handler costs no fiber.
+ */
+const StepTypeId: unique symbol = Symbol.for("effect-wsproto/WebSocket/step")
+
+const inStep = <E>(step: () => Effect.Effect<void, E>): Effect.Effect<void, E> =>
+  Object.assign(Effect.suspend(step), { [StepTypeId]: step })
+
+const stepOf = (effect: Effect.Effect<unknown, unknown>): (() => Effect.Effect<unknown, unknown>) | undefined =>
+  (effect as { readonly [StepTypeId]?: () => Effect.Effect<unknown, unknown> })[StepTypeId]
+
+/**
+ * `run`'s handler, called in the socket's read step for each message. An Effect it returns runs
+ * at once, synchronously as far as it goes (a `send` under the high-water mark never leaves the
+ * step); one that suspends pauses reading until it is done, and the messages behind it wait.
+ */
+class Runner {
+  readonly assembler = new Assembler()
+  /** Messages that came while a handler's Effect was suspended. */
+  readonly backlog: Array<Api.Message> = []
+  busy: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  ended = false
+
+  constructor(
+    readonly driver: Driver,
+    readonly handler: (message: Api.Message) => Effect.Effect<unknown, unknown, never> | void,
+    readonly runSync: (effect: Effect.Effect<unknown, unknown, never>) => Exit.Exit<unknown, unknown>,
+    readonly done: Deferred.Deferred<void, unknown>
+  ) {}
+
+  piece(piece: Api.Fragment): void {
+    const message = this.assembler.add(piece)
+    if (message !== undefined) this.deliver(message)
+  }
+
+  deliver(message: Api.Message): void {
+    if (this.busy !== undefined) {
+      this.backlog.push(message)
+      return
+    }
+    const effect = this.handler(message)
+    if (effect === undefined) return
+    const exit = this.runSync(stepOf(effect)?.() ?? effect)
+    if (Exit.isSuccess(exit)) return
+    const defect = Cause.dieOption(exit.cause)
+    if (Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value)) {
+      const fiber = defect.value.fiber as Fiber.RuntimeFiber<unknown, unknown>
+      this.busy = fiber
+      this.driver.pauseReading()
+      fiber.addObserver((result) => {
+        this.busy = undefined
+        if (Exit.isFailure(result)) return this.stop(result)
+        while (this.busy === undefined && this.backlog.length > 0) this.deliver(this.backlog.shift()!)
+        if (this.busy === undefined) this.idle()
+      })
+      return
+    }
+    this.stop(exit)
+  }
+
+  /** No handler running and nothing waiting: read on, or end if the connection has. */
+  idle(): void {
+    if (this.ended) return this.complete()
+    if (this.driver.phase !== "connecting") this.driver.resumeReading()
+  }
+
+  /** The connection ended: once the messages before the end are handled, so does `run`. */
+  end(): void {
+    this.ended = true
+    if (this.busy === undefined) this.complete()
+  }
+
+  complete(): void {
+    const exit = this.driver.endExit
+    Deferred.unsafeDone(this.done, exit === undefined || Exit.isSuccess(exit) ? Exit.void : Exit.asVoid(exit))
+  }
+
+  stop(exit: Exit.Exit<unknown, unknown>): void {
+    this.backlog.length = 0
+    Deferred.unsafeDone(this.done, Exit.asVoid(exit))
+  }
 }
+
+/** `run`: the handler takes every message, those already queued first, until the connection ends. */
+const runHandler = <E, R>(
+  driver: Driver,
+  handler: (message: Api.Message) => Effect.Effect<unknown, E, R> | void
+): Effect.Effect<void, WebSocketError | E, R> =>
+  Effect.gen(function*() {
+    if (driver.runner !== undefined) return yield* Effect.dieMessage("WebSocket.run is already running")
+    const runtime = yield* Effect.runtime<R>()
+    const done = yield* Deferred.make<void, unknown>()
+    const runner = new Runner(
+      driver,
+      handler as (message: Api.Message) => Effect.Effect<unknown, unknown, never> | void,
+      Runtime.runSyncExit(runtime) as (effect: Effect.Effect<unknown, unknown, never>) => Exit.Exit<unknown, unknown>,
+      done
+    )
+    driver.runner = runner
+    const queued = yield* Effect.either(driver.inbox.clear)
+    if (Either.isRight(queued)) {
+      driver.taken(queued.right)
+      for (const piece of queued.right) runner.piece(piece)
+    }
+    if (driver.endExit !== undefined) runner.end()
+    return yield* (Deferred.await(done) as Effect.Effect<void, WebSocketError | E>)
+  }).pipe(
+    Effect.ensuring(Effect.suspend(() => {
+      const busy = driver.runner?.busy
+      driver.runner = undefined
+      return busy === undefined ? Effect.void : Fiber.interrupt(busy)
+    }))
+  )
 
 /** The inbox as a channel: each pull takes every piece queued, and gives their read credit back. */
 const pull = <A>(driver: Driver, f: (pieces: Chunk.Chunk<Api.Fragment>) => Chunk.Chunk<A>) => {
@@ -707,7 +837,7 @@ const webSocket = (
       ? Effect.zipRight(driver.writeSpace.await, waitSpace)
       : Effect.void
   const sendFragment = (data: Api.Message, messageFinished: boolean) =>
-    Effect.suspend(() =>
+    inStep(() =>
       afterSend(driver.sendData(
         typeof data === "string"
           ? fast.textMessage(data, true, messageFinished)
@@ -721,6 +851,7 @@ const webSocket = (
     fragments: fragmentsOf(driver),
     send,
     sendFragment,
+    run: (handler) => runHandler(driver, handler),
     bufferedAmount: Effect.sync(() => driver.outboxBytes),
     sink: Sink.forEach(send),
     ping: (payload = randomPayload()) => ping(driver, payload),
