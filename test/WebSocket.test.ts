@@ -9,6 +9,7 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -16,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -27,8 +29,9 @@ import * as PerMessageDeflate from "../src/PerMessageDeflate.js"
 import * as WebSocket from "../src/WebSocket.js"
 import * as WebSocketClient from "../src/WebSocketClient.js"
 import * as WebSocketServer from "../src/WebSocketServer.js"
-import { utf8 } from "./helpers.js"
+import { concatAll, utf8 } from "./helpers.js"
 import {
+  awaitWithin,
   closeOf,
   connect,
   eventually,
@@ -872,5 +875,397 @@ describe("other sockets", () => {
       assert.strictEqual(text, "stock socket")
       assert.deepStrictEqual(Array.from(bytesOf(bytes!)), [4, 5, 6])
       assert.deepStrictEqual(yield* ws.close().pipe(within("the closing handshake")), { code: 1000, reason: "" })
+    }))
+})
+
+describe("WebSocket.run", () => {
+  /** The echo server of the docs: every message sent back from the read step. */
+  const runEcho: Handler = (ws) => ws.run(ws.send)
+
+  /** A message as a comparable string: its kind, length and digest. */
+  const shape = (message: WebSocket.Message) =>
+    `${typeof message === "string" ? "text" : "bytes"} ${message.length} ${digest(message)}`
+
+  /**
+   * Writes `next()` to `socket` as fast as Node takes it while `more()` holds, waiting for 'drain'
+   * whenever its buffer is full; `written` gets the size of each write that went through (the
+   * approach of the backpressure tests of `WebSocket.limits.test.ts`).
+   */
+  const flood = (socket: net.Socket, more: () => boolean, next: () => Uint8Array, written: (size: number) => void) => {
+    const step = () => {
+      while (more()) {
+        const bytes = next()
+        const room = socket.write(bytes, (error) => {
+          if (!error) written(bytes.length)
+        })
+        if (!room) return void socket.once("drain", step)
+      }
+    }
+    step()
+  }
+
+  /** A masked text frame. */
+  const text = (data: string) => maskedFrame(0x1, utf8(data))
+
+  it.scopedLive("an echo server written server.run((ws) => ws.run(ws.send)) echoes text, binary, empty and 16 MiB messages", () =>
+    Effect.gen(function*() {
+      // Without deflate (pako would take seconds over 16 MiB of noise); the limit raised on both ends.
+      const limits = { maxMessageSize: 32 * MIB, deflate: false }
+      const { url } = yield* serve(runEcho, limits)
+      const ws = yield* connect(url(), limits)
+      const small = ["hello", "héllo wörld 😀 日本語", "", new Uint8Array(0), new Uint8Array([0, 1, 255]), noise(70_000)]
+      const echoed = yield* exchange(ws, small)
+      assert.deepStrictEqual(echoed.map(shape), small.map(shape))
+      assert.strictEqual(textOf(echoed[2]!), "")
+      assert.strictEqual(bytesOf(echoed[3]!).length, 0)
+      const unit = "héllo wörld 😀 日本語 "
+      const large = [noise(16 * MIB), unit.repeat(Math.ceil((16 * MIB) / utf8(unit).length))]
+      const [bytesBack, textBack] = yield* exchange(ws, large, "the 16 MiB echoes", "20 seconds")
+      assert.strictEqual(shape(bytesOf(bytesBack!)), shape(large[0]!))
+      assert.isTrue(textOf(textBack!) === large[1])
+    }))
+
+  it.scopedLive("an echo server written with run echoes 10,000 messages in order", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve(runEcho)
+      const ws = yield* connect(url())
+      const sent = Array.from({ length: 10_000 }, (_, i) => (i % 5 === 4 ? utf8(`b${i}`) : `t${i}`))
+      const echoed = yield* exchange(ws, sent, "10,000 echoes", "15 seconds")
+      assert.strictEqual(echoed.length, sent.length)
+      const wrong = echoed.findIndex((m, i) => shape(m) !== shape(sent[i]!))
+      assert.strictEqual(wrong, -1, `echo ${wrong} is ${String(echoed[wrong])}`)
+    }))
+
+  it.scopedLive("a handler that returns void sees every message, in order", () =>
+    Effect.gen(function*() {
+      const seen: Array<WebSocket.Message> = []
+      const server = yield* outcome((ws) =>
+        ws.run((message) => {
+          seen.push(message)
+        })
+      )
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      const sent = Array.from({ length: 2_000 }, (_, i) => (i % 3 === 2 ? utf8(`b${i}`) : `t${i}`))
+      for (const message of sent) yield* ws.send(message)
+      yield* ws.close().pipe(within("the closing handshake"))
+      success(yield* server.result)
+      assert.deepStrictEqual(seen.map(shape), sent.map(shape))
+    }))
+
+  it.scopedLive("a handler whose Effect suspends sees every message exactly once, in order, one at a time", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      let suspended = false
+      let calledWhileSuspended = 0
+      const server = yield* outcome((ws) =>
+        ws.run((message) => {
+          if (suspended) calledWhileSuspended++
+          const m = message as string
+          if (Number(m.slice(1)) % 10 !== 0) {
+            seen.push(m)
+            return
+          }
+          // Every tenth message: a few milliseconds' sleep before it is recorded.
+          suspended = true
+          return Effect.sleep("3 millis").pipe(Effect.zipRight(Effect.sync(() => {
+            suspended = false
+            seen.push(m)
+          })))
+        })
+      )
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      const sent = Array.from({ length: 300 }, (_, i) => `m${i}`)
+      for (const message of sent) yield* ws.send(message)
+      yield* ws.close().pipe(within("the closing handshake"))
+      success(yield* server.result)
+      assert.deepStrictEqual(seen, sent)
+      assert.strictEqual(calledWhileSuspended, 0, "the handler was called while an Effect of it was suspended")
+    }))
+
+  it.scopedLive("while the handler's Effect is suspended the socket is not read: the peer stalls; all arrives after", () =>
+    Effect.gen(function*() {
+      const FRAME = 64 * 1024
+      const gate = yield* Deferred.make<void>()
+      const received = yield* Deferred.make<{ readonly count: number; readonly inOrder: boolean; readonly digest: string }>()
+      const hash = crypto.createHash("sha256")
+      let count = 0
+      let inOrder = true
+      // The first message blocks the handler on the gate; the text message "end" reports.
+      const { server } = yield* serve((ws) =>
+        ws.run((message) => {
+          if (typeof message === "string") {
+            return Deferred.succeed(received, { count, inOrder, digest: hash.digest("hex") })
+          }
+          if (Buffer.from(message.buffer, message.byteOffset, 4).readUInt32BE(0) !== count) inOrder = false
+          hash.update(message)
+          count++
+          return count === 1 ? Deferred.await(gate) : undefined
+        })
+      )
+      const peer = yield* rawClient(server.address.port)
+      peer.keepBytes = false
+      // 64 KiB binary messages as fast as Node takes them, for a second.
+      const block = crypto.randomBytes(FRAME)
+      const sent = crypto.createHash("sha256")
+      let issued = 0
+      let completed = 0
+      const deadline = performance.now() + 1_000
+      flood(peer.socket, () => performance.now() < deadline, () => {
+        block.writeUInt32BE(issued, 0)
+        sent.update(block)
+        issued++
+        return maskedFrame(0x2, block)
+      }, (size) => (completed += size))
+      yield* Effect.sleep("700 millis")
+      const at700 = completed
+      yield* Effect.sleep("300 millis")
+      // Stalled: nothing went through in the last 300 ms, and far less than a second of loopback.
+      assert.isAbove(completed, FRAME, "the first message went through")
+      assert.strictEqual(completed, at700, "the peer's writes stalled")
+      assert.isBelow(completed, 16 * MIB, `the peer handed ${(completed / MIB).toFixed(1)} MiB to the kernel`)
+      assert.strictEqual(count, 1, "the handler was called again while its Effect was suspended")
+      // The handler is let go: every message the peer wrote arrives, in order, intact.
+      yield* Deferred.succeed(gate, undefined)
+      yield* peer.write(text("end"))
+      const result = yield* awaitWithin(received, "every message", 10_000)
+      assert.strictEqual(result.count, issued)
+      assert.isTrue(result.inOrder, "the messages came in order")
+      assert.strictEqual(result.digest, sent.digest("hex"))
+    }))
+
+  it.scopedLive("run succeeds when the peer closes cleanly; closed then gives the peer's close", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => Effect.zip(Effect.exit(ws.run(ws.send)), ws.closed))
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      yield* ws.send("before the close")
+      assert.strictEqual(yield* next(ws), "before the close")
+      // The server answered: the closing handshake is done.
+      assert.deepStrictEqual(yield* ws.close(4001, "bye").pipe(within("the closing handshake")), {
+        code: 4001,
+        reason: "bye"
+      })
+      const [run, closed] = success(yield* server.result)
+      success(run)
+      assert.deepStrictEqual(closed, { code: 4001, reason: "bye" })
+    }))
+
+  it.scopedLive("run fails with Closed 1006 when the peer's TCP drops without a close", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => ws.run(ws.send))
+      const { server: listening } = yield* serve(server.handler)
+      const peer = yield* halfOpenClient(listening.address.port)
+      yield* peer.write(text("before the drop"))
+      assert.strictEqual(new TextDecoder().decode((yield* peer.frame(0)).payload), "before the drop")
+      yield* peer.destroy()
+      expectError(wsError(yield* server.result), "Closed", 1006)
+    }))
+
+  it.scopedLive("the end waits for a suspended handler: the messages before it are handled, then run fails", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const server = yield* outcome((ws) =>
+        ws.run((message) => {
+          seen.push(message as string)
+          return message === "slow" ? Effect.sleep("100 millis") : undefined
+        })
+      )
+      const { server: listening } = yield* serve(server.handler)
+      const peer = yield* halfOpenClient(listening.address.port)
+      yield* peer.write(concatAll([text("slow"), text("behind 1"), text("behind 2")]))
+      yield* peer.destroy()
+      expectError(wsError(yield* server.result), "Closed", 1006)
+      assert.deepStrictEqual(seen, ["slow", "behind 1", "behind 2"])
+    }))
+
+  it.scopedLive("run fails with ProtocolError 1002 on a violation, and the peer gets close 1002", () =>
+    Effect.gen(function*() {
+      const server = yield* outcome((ws) => ws.run(ws.send))
+      const { server: listening } = yield* serve(server.handler)
+      const peer = yield* halfOpenClient(listening.address.port)
+      yield* peer.write(text("fine"))
+      assert.strictEqual((yield* peer.frame(0)).opcode, 0x1)
+      yield* peer.write(unmaskedFrame(0x1, utf8("not masked")))
+      expectError(wsError(yield* server.result), "ProtocolError", 1002)
+      const close = yield* peer.frame(1)
+      assert.strictEqual(close.opcode, 0x8)
+      assert.strictEqual(closeOf(close).code, 1002)
+      yield* peer.awaitEnd("the server's FIN")
+    }))
+
+  it.scopedLive("the handler's failure fails run with that error, no message after it is handled, the client gets 1011", () =>
+    Effect.gen(function*() {
+      const boom = new Error("boom")
+      const runs = yield* Queue.unbounded<Exit.Exit<void, unknown>>()
+      const calls: Array<string> = []
+      const server = yield* WebSocketServer.make({ host: "127.0.0.1", port: 0, closeTimeout: "500 millis" })
+      // The handler fails at once on "bad", or after a sleep on "bad later".
+      const handler = (ws: WebSocket.WebSocket) =>
+        ws.run((message) => {
+          calls.push(message as string)
+          if (message === "bad") return Effect.fail(boom)
+          if (message === "bad later") return Effect.zipRight(Effect.sleep("20 millis"), Effect.fail(boom))
+          return ws.send(message)
+        }).pipe(Effect.onExit((exit) => Queue.offer(runs, exit)))
+      // The server logs the failure; not in the test's output.
+      yield* Effect.forkScoped(Logger.withMinimumLogLevel(server.run(handler), LogLevel.None))
+      for (const bad of ["bad", "bad later"]) {
+        calls.length = 0
+        const peer = yield* halfOpenClient(server.address.port)
+        // One TCP write: the message behind the failing one is in the same read step.
+        yield* peer.write(concatAll([text("ok"), text(bad), text("after")]))
+        const exit = yield* Queue.take(runs).pipe(within("run to end"))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual(Cause.failureOption((exit as Exit.Failure<void, unknown>).cause).pipe(Option.getOrUndefined), boom)
+        // The client sees the echo of "ok", then the close 1011 (not the echo of "after").
+        const close = yield* peer.frame(1)
+        assert.deepStrictEqual(calls, ["ok", bad], `${bad}: the handler's calls`)
+        assert.strictEqual(new TextDecoder().decode(peer.frames[0]!.payload), "ok")
+        assert.strictEqual(close.opcode, 0x8, `${bad}: the second frame is the close`)
+        assert.strictEqual(closeOf(close).code, 1011)
+        yield* peer.write(maskedClose(1000))
+      }
+    }))
+
+  it.scopedLive("messages that arrived before run was called are handled first, in order, then the later ones", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve((ws) => Effect.zipRight(Effect.sleep("100 millis"), ws.run(ws.send)))
+      const ws = yield* connect(url())
+      // More than the read high-water mark (64 KiB) arrives before run: reading pauses, run resumes it.
+      const early = [...Array.from({ length: 8 }, () => noise(16 * 1024)), "early text", new Uint8Array(0)]
+      for (const message of early) yield* ws.send(message)
+      // run was called 100 ms after the server's handler started.
+      yield* Effect.sleep("250 millis")
+      const late = ["late 1", noise(100), "late 3"]
+      for (const message of late) yield* ws.send(message)
+      const echoed = yield* take(ws, early.length + late.length)
+      assert.deepStrictEqual(echoed.map(shape), [...early, ...late].map(shape))
+    }))
+
+  it.scopedLive("messages queued before run, and the peer's close behind them, are all handled before run succeeds", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const server = yield* outcome((ws) =>
+        Effect.zipRight(
+          Effect.sleep("150 millis"),
+          Effect.zip(
+            // A handler that only returns void gives nothing to infer E and R from.
+            Effect.exit(ws.run<void, never, never>((message) => {
+              seen.push(message as string)
+            })),
+            ws.closed
+          )
+        )
+      )
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      for (const message of ["a", "b", "c"]) yield* ws.send(message)
+      // The server's driver answers the close while its handler still sleeps.
+      assert.deepStrictEqual(yield* ws.close(4002).pipe(within("the closing handshake")), { code: 4002, reason: "" })
+      const [run, closed] = success(yield* server.result)
+      success(run)
+      assert.deepStrictEqual(closed, { code: 4002, reason: "" })
+      assert.deepStrictEqual(seen, ["a", "b", "c"])
+    }))
+
+  it.scopedLive("a message the peer sends in fragments (sendFragment) reaches the handler whole", () =>
+    Effect.gen(function*() {
+      const seen: Array<WebSocket.Message> = []
+      const server = yield* outcome((ws) =>
+        ws.run((message) => {
+          seen.push(message)
+        })
+      )
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      const pause = Effect.sleep("10 millis")
+      for (const piece of ["hé", "llo ", ""]) yield* Effect.zipRight(ws.sendFragment(piece, false), pause)
+      yield* ws.sendFragment("😀", true)
+      const pieces = [noise(100_000), noise(1), noise(100_000)]
+      for (const piece of pieces.slice(0, -1)) yield* Effect.zipRight(ws.sendFragment(piece, false), pause)
+      yield* ws.sendFragment(pieces[2]!, true)
+      yield* ws.send("whole")
+      yield* ws.close().pipe(within("the closing handshake"))
+      success(yield* server.result)
+      assert.deepStrictEqual(seen.map(shape), ["héllo 😀", concatAll(pieces), "whole"].map(shape))
+    }))
+
+  it.scopedLive("interrupting run stops the handler (a suspended Effect of it too); the connection then closes", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const hungInterrupted = yield* Deferred.make<void>()
+      const stopped = yield* Deferred.make<Option.Option<void>>()
+      const release = yield* Deferred.make<void>()
+      const { url } = yield* serve((ws) =>
+        Effect.gen(function*() {
+          const result = yield* ws.run((message) => {
+            calls.push(message as string)
+            if (message === "hang") return Effect.onInterrupt(Effect.never, () => Deferred.succeed(hungInterrupted, undefined))
+            return ws.send(message)
+          }).pipe(Effect.timeoutOption("300 millis"))
+          yield* Deferred.succeed(stopped, result)
+          yield* Deferred.await(release).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+        })
+      )
+      const ws = yield* connect(url())
+      yield* ws.send("a")
+      assert.strictEqual(yield* next(ws), "a")
+      yield* ws.send("hang")
+      assert.isTrue(Option.isNone(yield* awaitWithin(stopped, "run to be interrupted")))
+      yield* awaitWithin(hungInterrupted, "the suspended Effect to be interrupted")
+      // The connection is still open; what comes now reaches no handler.
+      yield* ws.send("b")
+      yield* ws.send("c")
+      yield* Effect.sleep("100 millis")
+      assert.deepStrictEqual(calls, ["a", "hang"])
+      // The server's handler returns: its connection's scope closes it with 1000.
+      yield* Deferred.succeed(release, undefined)
+      assert.deepStrictEqual(yield* ws.closed.pipe(within("closed")), { code: 1000, reason: "" })
+      assert.strictEqual(Chunk.size(yield* Stream.runCollect(ws.messages).pipe(within("the end of the messages"))), 0)
+      assert.deepStrictEqual(calls, ["a", "hang"])
+    }))
+
+  it.scopedLive("closing the server's scope interrupts a running run: the client gets 1001", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Deferred.make<void>()
+      const serverScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      const { url } = yield* Scope.extend(
+        serve((ws) => Effect.onInterrupt(ws.run(ws.send), () => Deferred.succeed(interrupted, undefined))),
+        serverScope
+      )
+      const ws = yield* connect(url())
+      yield* ws.send("echoed")
+      assert.strictEqual(yield* next(ws), "echoed")
+      yield* Scope.close(serverScope, Exit.void).pipe(within("the server's scope to close"))
+      yield* awaitWithin(interrupted, "run to be interrupted")
+      assert.strictEqual((yield* ws.closed.pipe(within("closed"))).code, 1001)
+    }))
+
+  it.scopedLive("calling run while it runs is a defect, and the first run goes on", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const second = yield* Deferred.make<Exit.Exit<void, unknown>>()
+      const server = yield* outcome((ws) =>
+        Effect.gen(function*() {
+          const first = yield* Effect.fork(ws.run<void, never, never>((message) => {
+            seen.push(message as string)
+          }))
+          yield* Effect.sleep("20 millis")
+          yield* Deferred.succeed(second, yield* Effect.exit(ws.run<void, never, never>(() => {})))
+          return yield* Fiber.await(first).pipe(Effect.timeoutOption("1 second"))
+        })
+      )
+      const { url } = yield* serve(server.handler)
+      const ws = yield* connect(url())
+      const exit = yield* awaitWithin(second, "the second run")
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), `expected a defect, got ${String(exit)}`)
+      yield* ws.send("to the first run")
+      yield* ws.close().pipe(within("the closing handshake"))
+      const first = success(yield* server.result)
+      assert.deepStrictEqual(seen, ["to the first run"], "the messages after the defect reach the first run's handler")
+      assert.isTrue(Option.isSome(first), "the first run ends when the connection does")
+      success(Option.getOrThrow(first))
     }))
 })
