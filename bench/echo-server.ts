@@ -2,11 +2,13 @@
  * A child process of `bench/echo.ts` and `bench/memory.ts`: one echo server, alone in its process
  * so that its CPU and memory can be read apart from the load.
  *
- *   tsx bench/echo-server.ts <effect-wsproto | ws> <deflate: on | off>
+ *   tsx bench/echo-server.ts <effect-wsproto-run | effect-wsproto-stream | ws> <deflate: on | off>
  *
- * effect-wsproto's is the driver as a user writes it (`WebSocketServer.make` and
- * `server.run((ws) => Stream.runForEach(ws.messages, ws.send))`); ws's is its `WebSocketServer`
- * with `ws.send(data, { binary })` on each message. Both listen on an ephemeral port of 127.0.0.1,
+ * effect-wsproto's is the driver as a user writes it, `WebSocketServer.make` and either of its two
+ * ways to consume a connection: `server.run((ws) => ws.run(ws.send))` (`effect-wsproto-run`: the
+ * handler called in the socket's read step) or `server.run((ws) => Stream.runForEach(ws.messages,
+ * ws.send))` (`effect-wsproto-stream`: the messages pulled as a Stream). ws's is its
+ * `WebSocketServer` with `ws.send(data, { binary })` on each message. Both listen on an ephemeral port of 127.0.0.1,
  * accept messages up to 64 MiB and send no keepalive pings.
  *
  * Over IPC it sends `{ port }` once listening, and answers `"usage"` with `{ usage }`: its
@@ -47,7 +49,7 @@ if (which === "ws") {
   server.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })))
   server.on("listening", () => send({ port: (server.address() as Net.AddressInfo).port }))
   connections = () => server.clients.size
-} else if (which === "effect-wsproto") {
+} else if (which === "effect-wsproto-run" || which === "effect-wsproto-stream") {
   Effect.runFork(
     Effect.gen(function*() {
       const server = yield* WebSocketServer.make({
@@ -59,7 +61,9 @@ if (which === "ws") {
       })
       connections = () => Effect.runSync(server.connections)
       send({ port: server.address.port })
-      yield* server.run((ws) => Stream.runForEach(ws.messages, ws.send))
+      yield* which === "effect-wsproto-run"
+        ? server.run((ws) => ws.run(ws.send))
+        : server.run((ws) => Stream.runForEach(ws.messages, ws.send))
     }).pipe(Effect.scoped)
   )
 } else {

@@ -1,25 +1,31 @@
 /**
  * `npm run bench echo` (or `npm run bench:echo [filter]`): effect-wsproto's driver server against
- * `ws`'s server, end to end over loopback. Each server runs alone in a child process
- * (`bench/echo-server.ts`, deflate off), so that its CPU is its own; this process is the one load
- * client, `ws`'s client with deflate off, the same code against both.
+ * `ws`'s server, end to end over loopback. Three servers, each alone in a child process
+ * (`bench/echo-server.ts`, deflate off), so that its CPU is its own: effect-wsproto consuming each
+ * connection with `ws.run(ws.send)` (the handler called in the socket's read step), effect-wsproto
+ * with `Stream.runForEach(ws.messages, ws.send)`, and ws. This process is the one load client,
+ * `ws`'s client with deflate off, the same code against all three.
  *
  * Each connection keeps ECHO_WINDOW messages in flight (default 1: send, wait for the echo, send
  * the next), so that a round trip is a round trip and not time spent queued behind the window;
  * the connection count brings the concurrency; one row keeps 16 in flight on one connection, the
  * cost per message when several arrive in one read. After ECHO_WARMUP_MS (default 500) the load
- * is measured for ECHO_TIME_MS (default 2000): messages echoed, the round trip of each (send to
- * echo received), and the server child's `process.cpuUsage()` over the same span. Each row runs
- * ECHO_RUNS times (default 3) per server, alternating which server goes first, and reports the
- * median of each figure.
+ * is measured for ECHO_TIME_MS (default 1500, down from 2000 so that three servers fit in about
+ * two minutes): messages echoed, the round trip of each (send to echo received), and the server
+ * child's `process.cpuUsage()` over the same span. Each row runs ECHO_RUNS times (default 3) per
+ * server, the order of the three rotated from run to run (A B C, B C A, C A B, ...: each goes
+ * first, second and last once in three runs, so that the machine's drift hits all three alike),
+ * and reports the median of each figure. Both of ours are compared with ws: ours/ws for msg/s and
+ * MB/s, ws/ours for latency and CPU (above 1: ours better).
  *
  * The last row turns it around: the same ws server, and the client is effect-wsproto's driver
- * (`WebSocketClient.connect`, `ws.send` and `ws.messages`, as a user writes it) or ws's client;
- * there the CPU per message is this process's, the client's.
+ * (`WebSocketClient.connect` and `ws.send`, the messages taken through `ws.run` or through
+ * `ws.messages`, as a user writes it) or ws's client; there the CPU per message is this
+ * process's, the client's.
  *
  * ECHO_PROFILE=<dir> profiles each server over the measured span of its first run of each row
  * (V8's sampling profiler, in the server child) and writes `<dir>/<server>-<row>.cpuprofile`;
- * `tsx bench/cpuprofile.ts <file>` prints where the time went. Profiling slows both servers: the
+ * `tsx bench/cpuprofile.ts <file>` prints where the time went. Profiling slows the servers: the
  * figures of such a run are not the benchmark's.
  */
 import { type ChildProcess, fork } from "node:child_process"
@@ -34,7 +40,7 @@ import type { Usage } from "./echo-server.js"
 
 const WINDOW = Number(process.env.ECHO_WINDOW ?? 1)
 const WARMUP_MS = Number(process.env.ECHO_WARMUP_MS ?? 500)
-const TIME_MS = Number(process.env.ECHO_TIME_MS ?? 2000)
+const TIME_MS = Number(process.env.ECHO_TIME_MS ?? 1500)
 const RUNS = Number(process.env.ECHO_RUNS ?? 3)
 const PROFILE = process.env.ECHO_PROFILE
 const MAX_MESSAGE_SIZE = 64 * 1024 * 1024
@@ -44,7 +50,10 @@ const MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 const WebSocket = createRequire(import.meta.url)("ws") as typeof WebSocketType
 type WebSocket = WebSocketType
 
-type ServerName = "effect-wsproto" | "ws"
+type ServerName = "effect-wsproto-run" | "effect-wsproto-stream" | "ws"
+
+/** How effect-wsproto's driver consumes a connection: `ws.run(handler)` or `ws.messages`. */
+type Face = "run" | "stream"
 
 // ---- the server children ------------------------------------------------------------------------
 
@@ -236,9 +245,10 @@ const wsClientLoad = async (
 
 /**
  * One connection of effect-wsproto's client, written as a user writes an echo client: each
- * message received sends the next (`Stream.runForEach(ws.messages, ...)` with `ws.send`).
+ * message received sends the next with `ws.send`, the messages taken through `ws.run(handler)`
+ * (`face` "run") or `Stream.runForEach(ws.messages, handler)` ("stream").
  */
-const driverClientLoad = (server: Server, payload: string | Uint8Array, timeMs = TIME_MS): Promise<Run> =>
+const driverClientLoad = (server: Server, payload: string | Uint8Array, face: Face, timeMs = TIME_MS): Promise<Run> =>
   Effect.runPromise(
     Effect.gen(function*() {
       const ws = yield* WebSocketClient.connect(`ws://127.0.0.1:${server.port}/`, {
@@ -253,20 +263,20 @@ const driverClientLoad = (server: Server, payload: string | Uint8Array, timeMs =
         sentAt.push(performance.now())
         return ws.send(payload)
       })
-      const echo = yield* Effect.fork(Stream.runForEach(ws.messages, () =>
-        Effect.suspend(() => {
-          const now = performance.now()
-          const sent = sentAt[head++]!
-          if (head > 1024) {
-            sentAt.splice(0, head)
-            head = 0
-          }
-          if (recorder.measuring) {
-            recorder.count++
-            recorder.latencies.push(now - sent)
-          }
-          return send
-        })))
+      const onMessage = () => {
+        const now = performance.now()
+        const sent = sentAt[head++]!
+        if (head > 1024) {
+          sentAt.splice(0, head)
+          head = 0
+        }
+        if (recorder.measuring) {
+          recorder.count++
+          recorder.latencies.push(now - sent)
+        }
+        return send
+      }
+      const echo = yield* Effect.fork(face === "run" ? ws.run(onMessage) : Stream.runForEach(ws.messages, onMessage))
       yield* send
       const run = yield* Effect.promise(() => measureWindow(server, recorder, timeMs))
       yield* Fiber.interrupt(echo)
@@ -327,27 +337,45 @@ interface Line {
   readonly digits?: number
 }
 
+/** A column: its two header lines, and its summary. */
+interface Column {
+  readonly header: readonly [string, string]
+  readonly summary: Summary
+}
+
+const VALUE_WIDTH = 16
+const RATIO_WIDTH = 11
+
+/**
+ * One table: a column per candidate, the last one the reference (ws), then a ratio column for each
+ * of the others against it.
+ */
 const printTable = (
   title: string,
-  columns: readonly [string, string],
-  summaries: readonly [Summary, Summary],
+  columns: ReadonlyArray<Column>,
+  ratioHeaders: ReadonlyArray<string>,
   lines: ReadonlyArray<Line>
 ) => {
-  const [ours, theirs] = summaries
+  const reference = columns[columns.length - 1]!.summary
+  const ours = columns.slice(0, -1)
   console.log(`\n${title}`)
-  console.log(`  ${"".padEnd(30)} ${columns[0].padStart(22)} ${columns[1].padStart(22)} ${"ratio".padStart(8)}`)
+  for (const at of [0, 1] as const) {
+    const values = columns.map((column) => column.header[at].padStart(VALUE_WIDTH)).join(" ")
+    const ratios = ratioHeaders.map((header) => (at === 0 ? "ratio" : header).padStart(RATIO_WIDTH)).join("")
+    console.log(`  ${"".padEnd(31)} ${values}${ratios}`)
+  }
   for (const line of lines) {
-    const a = line.value(ours)
-    const b = line.value(theirs)
-    const ratio = line.better === "higher" ? a / b : line.better === "lower" ? b / a : NaN
-    console.log(
-      `  ${line.label.padEnd(30)} ${format(a, line.digits).padStart(22)} ${format(b, line.digits).padStart(22)} ${
-        (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–").padStart(8)
-      }`
-    )
+    const values = columns.map((column) => format(line.value(column.summary), line.digits).padStart(VALUE_WIDTH))
+    const ratios = ours.map((column) => {
+      const a = line.value(column.summary)
+      const b = line.value(reference)
+      const ratio = line.better === "higher" ? a / b : line.better === "lower" ? b / a : NaN
+      return (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–").padStart(RATIO_WIDTH)
+    })
+    console.log(`  ${line.label.padEnd(31)} ${values.join(" ")}${ratios.join("")}`)
   }
   const each = `${lines[0]!.label} of each run`
-  console.log(`  ${each.padEnd(30)} ${ours.spread.padStart(22)} ${theirs.spread.padStart(22)}`)
+  console.log(`  ${each.padEnd(31)} ${columns.map((column) => column.summary.spread.padStart(VALUE_WIDTH)).join(" ")}`)
 }
 
 const throughputLines = (bytes: number): ReadonlyArray<Line> => [
@@ -370,21 +398,33 @@ interface EchoRow {
   readonly payload: string | Buffer
 }
 
-const serverRow = async (row: EchoRow, servers: readonly [Server, Server]) => {
-  const runs: Record<ServerName, Array<Run>> = { "effect-wsproto": [], ws: [] }
+/** Run `i` of a row: the candidates rotated by `i` (A B C, B C A, C A B, ...). */
+const rotated = <A>(candidates: ReadonlyArray<A>, i: number): ReadonlyArray<A> =>
+  candidates.map((_, k) => candidates[(i + k) % candidates.length]!)
+
+const SERVER_HEADERS: Record<ServerName, readonly [string, string]> = {
+  "effect-wsproto-run": ["effect-wsproto", "(ws.run)"],
+  "effect-wsproto-stream": ["effect-wsproto", "(Stream)"],
+  ws: ["", "ws"]
+}
+const RATIO_HEADERS = ["ws.run/ws", "Stream/ws"]
+
+const serverRow = async (row: EchoRow, servers: ReadonlyArray<Server>) => {
+  const runs = new Map<ServerName, Array<Run>>(servers.map((server) => [server.name, []]))
   for (let i = 0; i < RUNS; i++) {
-    // A B, B A, A B, ...: both see the same drift of the machine.
-    const order = i % 2 === 0 ? servers : [servers[1], servers[0]] as const
-    for (const server of order) {
+    for (const server of rotated(servers, i)) {
       const options = { window: row.window, profileAs: PROFILE !== undefined && i === 0 ? row.slug : undefined }
-      runs[server.name].push(await wsClientLoad(server, row.connections, row.payload, options))
+      runs.get(server.name)!.push(await wsClientLoad(server, row.connections, row.payload, options))
     }
   }
   const bytes = typeof row.payload === "string" ? Buffer.byteLength(row.payload) : row.payload.length
   printTable(
     row.name,
-    ["effect-wsproto server", "ws server"],
-    [summarize(runs["effect-wsproto"], bytes), summarize(runs.ws, bytes)],
+    servers.map((server) => ({
+      header: SERVER_HEADERS[server.name],
+      summary: summarize(runs.get(server.name)!, bytes)
+    })),
+    RATIO_HEADERS,
     [
       ...throughputLines(bytes),
       { label: "server CPU per message (µs)", value: (s) => s.serverCpuPerMessage, better: "lower", digits: 2 },
@@ -397,24 +437,25 @@ const serverRow = async (row: EchoRow, servers: readonly [Server, Server]) => {
   }
 }
 
-/** The same ws server; the client is effect-wsproto's driver or ws's. */
+/** The same ws server; the client is effect-wsproto's driver (through `ws.run` or `ws.messages`) or ws's. */
 const clientRow = async (name: string, payload: string, server: Server) => {
-  const ours: Array<Run> = []
-  const theirs: Array<Run> = []
+  const clients: ReadonlyArray<{
+    readonly header: readonly [string, string]
+    readonly load: () => Promise<Run>
+    readonly runs: Array<Run>
+  }> = [
+    { header: ["effect-wsproto", "(ws.run)"], load: () => driverClientLoad(server, payload, "run"), runs: [] },
+    { header: ["effect-wsproto", "(Stream)"], load: () => driverClientLoad(server, payload, "stream"), runs: [] },
+    { header: ["", "ws"], load: () => wsClientLoad(server, 1, payload, { window: 1 }), runs: [] }
+  ]
   for (let i = 0; i < RUNS; i++) {
-    if (i % 2 === 0) {
-      ours.push(await driverClientLoad(server, payload))
-      theirs.push(await wsClientLoad(server, 1, payload, { window: 1 }))
-    } else {
-      theirs.push(await wsClientLoad(server, 1, payload, { window: 1 }))
-      ours.push(await driverClientLoad(server, payload))
-    }
+    for (const client of rotated(clients, i)) client.runs.push(await client.load())
   }
   const bytes = Buffer.byteLength(payload)
   printTable(
     name,
-    ["effect-wsproto client", "ws client"],
-    [summarize(ours, bytes), summarize(theirs, bytes)],
+    clients.map((client) => ({ header: client.header, summary: summarize(client.runs, bytes) })),
+    RATIO_HEADERS,
     [
       ...throughputLines(bytes),
       { label: "client CPU per message (µs)", value: (s) => s.clientCpuPerMessage, better: "lower", digits: 2 },
@@ -453,23 +494,33 @@ export const run = async (filter?: string): Promise<boolean> => {
   if (chosen.length === 0 && !withClientRow) return false
   console.log(
     `\nEcho over loopback, each server alone in a child process, deflate off; load: ws clients in the parent.` +
-      `\nmedian of ${RUNS} runs of ${TIME_MS} ms per server (after ${WARMUP_MS} ms of warmup), servers alternated;` +
-      `\nratio: ours/ws for msg/s and MB/s, ws/ours for latency and CPU (above 1: effect-wsproto better)`
+      `\neffect-wsproto's server twice: server.run((ws) => ws.run(ws.send)) and` +
+      `\nserver.run((ws) => Stream.runForEach(ws.messages, ws.send)); and ws's.` +
+      `\nmedian of ${RUNS} runs of ${TIME_MS} ms per server (after ${WARMUP_MS} ms of warmup), the order of the` +
+      `\nservers rotated from run to run; ratio: ours/ws for msg/s and MB/s, ws/ours for latency and CPU` +
+      `\n(above 1: effect-wsproto better)`
   )
-  const servers = [await startServer("effect-wsproto", false), await startServer("ws", false)] as const
+  const servers = [
+    await startServer("effect-wsproto-run", false),
+    await startServer("effect-wsproto-stream", false),
+    await startServer("ws", false)
+  ] as const
   try {
     // Untimed: every code path of the servers and of this client compiled before the first row.
     for (const server of servers) {
       await wsClientLoad(server, 16, TEXT, { timeMs: 1000 })
       await wsClientLoad(server, 1, MEBIBYTE, { timeMs: 300 })
     }
-    if (withClientRow) await driverClientLoad(servers[1], TEXT, 500)
+    if (withClientRow) {
+      await driverClientLoad(servers[2], TEXT, "run", 500)
+      await driverClientLoad(servers[2], TEXT, "stream", 500)
+    }
     for (const row of chosen) await serverRow(row, servers)
     if (withClientRow) {
       await clientRow(
-        `${clientRowName}\n  the client through WebSocket.send and WebSocket.messages, against ws's client`,
+        `${clientRowName}\n  the client's messages through ws.run or through ws.messages, against ws's client`,
         TEXT,
-        servers[1]
+        servers[2]
       )
     }
   } finally {

@@ -2,7 +2,8 @@
  * `npm run bench [filter]`: every workload on effect-wsproto and on ws, side by side in this one
  * process. Ratios are ws time / effect-wsproto time: above 1 means effect-wsproto is faster.
  * BENCH_TIME_MS sets the time per candidate (default 400). Last, the echo suite (`bench/echo.ts`):
- * effect-wsproto's server and ws's in child processes under one load client, over loopback.
+ * effect-wsproto's server (through `ws.run` and through `ws.messages`) and ws's in child
+ * processes under one load client, over loopback.
  */
 import * as ConnectionBench from "./connection.js"
 import * as DeflateBench from "./deflate.js"

@@ -4,9 +4,11 @@
  * Each server runs alone in a child process under `--expose-gc` and is measured after three full
  * garbage collections: resident memory, and JS heap plus external memory (ArrayBuffers, zlib).
  *
- * Servers: effect-wsproto's driver (`WebSocketServer`, `bench/echo-server.ts`) with deflate on
- * and off; ws's `WebSocketServer` with perMessageDeflate on and off; and effect-wsproto's sans-IO
- * core alone (`WSConnection` over `node:net`, deflate on; `bench/memory-server.ts`). Deflate on
+ * Servers: effect-wsproto's driver (`WebSocketServer`, `bench/echo-server.ts`) with each of its
+ * two ways to consume a connection, `ws.run(ws.send)` and `Stream.runForEach(ws.messages,
+ * ws.send)`, with deflate on and off; ws's `WebSocketServer` with perMessageDeflate on and off; and
+ * effect-wsproto's sans-IO core alone (`WSConnection` over `node:net`, deflate on;
+ * `bench/memory-server.ts`). Deflate on
  * means permessage-deflate with context takeover, each side's defaults; the clients offer it only
  * then. Before the baseline, 20 connections come and go, so that code loaded and compiled once is
  * not counted per connection. CONNECTIONS sets the number (default 1000).
@@ -29,7 +31,11 @@ interface Server {
   readonly deflate: boolean
 }
 
-const echoServer = (label: string, which: "effect-wsproto" | "ws", deflate: boolean): Server => ({
+const echoServer = (
+  label: string,
+  which: "effect-wsproto-run" | "effect-wsproto-stream" | "ws",
+  deflate: boolean
+): Server => ({
   label,
   script: "./echo-server.ts",
   args: [which, deflate ? "on" : "off"],
@@ -37,9 +43,11 @@ const echoServer = (label: string, which: "effect-wsproto" | "ws", deflate: bool
 })
 
 const servers: ReadonlyArray<Server> = [
-  echoServer("effect-wsproto driver, deflate on", "effect-wsproto", true),
+  echoServer("effect-wsproto driver, ws.run, deflate on", "effect-wsproto-run", true),
+  echoServer("effect-wsproto driver, Stream, deflate on", "effect-wsproto-stream", true),
   echoServer("ws, perMessageDeflate on", "ws", true),
-  echoServer("effect-wsproto driver, deflate off", "effect-wsproto", false),
+  echoServer("effect-wsproto driver, ws.run, deflate off", "effect-wsproto-run", false),
+  echoServer("effect-wsproto driver, Stream, deflate off", "effect-wsproto-stream", false),
   echoServer("ws, perMessageDeflate off", "ws", false),
   { label: "effect-wsproto core (WSConnection), deflate on", script: "./memory-server.ts", args: [], deflate: true }
 ]
