@@ -9,14 +9,17 @@
  * @since 0.2.0
  */
 import * as Socket from "@effect/platform/Socket"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
 import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
-import { type DirectWrite, DirectWriteTypeId } from "./internal/directWrite.js"
+import { type Direct, DirectTypeId } from "./internal/direct.js"
+import { lazyRuntime } from "./internal/lazyRuntime.js"
 
 /**
  * @since 0.2.0
@@ -45,50 +48,69 @@ const ignore = () => {}
 
 const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
   let head = options.head
-  // Errors surface through `run` and `write`; outside them they must not crash the process.
+  // Errors surface through reading and writing; outside them they must not crash the process.
   duplex.on("error", ignore)
+
+  /**
+   * Reads until the end: each chunk to `onChunk`; an Effect it returns pauses the stream until
+   * it is done (its failure ends the reading). Gives the function that stops listening.
+   */
+  const read = (
+    onChunk: (chunk: Uint8Array) => Effect.Effect<unknown, unknown> | void,
+    run: (effect: Effect.Effect<unknown, unknown>) => Fiber.RuntimeFiber<unknown, unknown>,
+    onEnd: (failure?: Cause.Cause<unknown>) => void
+  ): () => void => {
+    let done = false
+    const finish = (failure?: Cause.Cause<unknown>) => {
+      if (done) return
+      done = true
+      detach()
+      onEnd(failure)
+    }
+    const onData = (chunk: Uint8Array) => {
+      if (done) return
+      const result = onChunk(chunk)
+      if (!Effect.isEffect(result)) return
+      // Backpressure: read nothing more until the handler's Effect is done.
+      duplex.pause()
+      run(result).addObserver((exit) => {
+        if (Exit.isFailure(exit)) finish(exit.cause)
+        else if (!done) duplex.resume()
+      })
+    }
+    const onClose = () => finish()
+    const onError = (cause: Error) => finish(Cause.fail(new Socket.SocketGenericError({ reason: "Read", cause })))
+    const detach = () => {
+      duplex.off("data", onData)
+      duplex.off("end", onClose)
+      duplex.off("close", onClose)
+      duplex.off("error", onError)
+    }
+    duplex.on("end", onClose)
+    duplex.on("close", onClose)
+    duplex.on("error", onError)
+    if (head !== undefined && head.length > 0) {
+      const first = head
+      head = undefined
+      onData(first)
+    }
+    duplex.on("data", onData)
+    if (duplex.destroyed || duplex.readableEnded) onClose()
+    return detach
+  }
+
   const run = <_, E, R>(handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void) =>
-    Effect.flatMap(Effect.runtime<R>(), (runtime) =>
-      Effect.async<void, Socket.SocketError | E>((resume) => {
-        const runFork = Runtime.runFork(runtime)
-        let done = false
-        const finish = (result: Effect.Effect<void, Socket.SocketError | E>) => {
-          if (done) return
-          done = true
-          detach()
-          resume(result)
-        }
-        const onData = (chunk: Uint8Array) => {
-          if (done) return
-          const result = handler(chunk)
-          if (!Effect.isEffect(result)) return
-          // Backpressure: read nothing more until the handler's Effect is done.
-          duplex.pause()
-          runFork(result).addObserver((exit) => {
-            if (Exit.isFailure(exit)) finish(Exit.failCause(exit.cause))
-            else if (!done) duplex.resume()
-          })
-        }
-        const onEnd = () => finish(Effect.void)
-        const onError = (cause: Error) => finish(Effect.fail(new Socket.SocketGenericError({ reason: "Read", cause })))
-        const detach = () => {
-          duplex.off("data", onData)
-          duplex.off("end", onEnd)
-          duplex.off("close", onEnd)
-          duplex.off("error", onError)
-        }
-        duplex.on("end", onEnd)
-        duplex.on("close", onEnd)
-        duplex.on("error", onError)
-        if (head !== undefined && head.length > 0) {
-          const first = head
-          head = undefined
-          onData(first)
-        }
-        duplex.on("data", onData)
-        if (duplex.destroyed || duplex.readableEnded) onEnd()
-        return Effect.sync(detach)
-      }))
+    Effect.flatMap(lazyRuntime<R>(), (runtime) =>
+      Effect.async<void, Socket.SocketError | E>((resume) =>
+        Effect.sync(read(
+          handler as (chunk: Uint8Array) => Effect.Effect<unknown, unknown> | void,
+          (effect) => Runtime.runFork(runtime())(effect as Effect.Effect<unknown, unknown, R>),
+          (failure) => resume(failure === undefined ? Effect.void : Effect.failCause(failure as Cause.Cause<E>))
+        ))
+      ))
+  const end = () => {
+    if (!duplex.destroyed && !duplex.writableEnded) duplex.end()
+  }
   const write = (chunk: Uint8Array | string | Socket.CloseEvent) =>
     Effect.async<void, Socket.SocketError>((resume) => {
       if (Socket.isCloseEvent(chunk)) {
@@ -101,26 +123,30 @@ const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
       duplex.write(chunk, (cause) =>
         resume(cause ? Effect.fail(new Socket.SocketGenericError({ reason: "Write", cause })) : Effect.void))
     })
-  const direct: DirectWrite = (chunks, done) => {
-    if (duplex.destroyed || duplex.writableEnded) return done(new Error("The socket is closed."))
-    if (chunks.length === 1) return void duplex.write(chunks[0]!, done)
-    duplex.cork()
-    for (let i = 0; i < chunks.length - 1; i++) duplex.write(chunks[i]!)
-    duplex.write(chunks[chunks.length - 1]!, done)
-    duplex.uncork()
+  const direct: Direct = {
+    write: (chunks, done) => {
+      if (duplex.destroyed || duplex.writableEnded) return done(new Error("The socket is closed."))
+      if (chunks.length === 1) return void duplex.write(chunks[0]!, done)
+      duplex.cork()
+      for (let i = 0; i < chunks.length - 1; i++) duplex.write(chunks[i]!)
+      duplex.write(chunks[chunks.length - 1]!, done)
+      duplex.uncork()
+    },
+    read: (onChunk, onEnd) => {
+      read(onChunk, Effect.runFork, (failure) => onEnd(failure === undefined ? undefined : Cause.squash(failure)))
+    },
+    end,
+    destroy: () => duplex.destroy()
   }
-  return Object.assign(Socket.Socket.of({
-    [Socket.TypeId]: Socket.TypeId,
-    run,
-    runRaw: run,
-    writer: Effect.acquireRelease(
-      Effect.succeed(write),
-      () =>
-        Effect.sync(() => {
-          if (!duplex.destroyed && !duplex.writableEnded) duplex.end()
-        })
-    )
-  }), { [DirectWriteTypeId]: direct })
+  return Object.assign(
+    Socket.Socket.of({
+      [Socket.TypeId]: Socket.TypeId,
+      run,
+      runRaw: run,
+      writer: Effect.acquireRelease(Effect.succeed(write), () => Effect.sync(end))
+    }),
+    { [DirectTypeId]: direct }
+  )
 }
 
 /**

@@ -135,7 +135,7 @@ export interface WebSocket {
    * the write high-water mark, any wait) the socket is not read. The fastest way to consume a
    * connection; use it or `messages` or `fragments`, one at a time.
    */
-  readonly run: <_, E, R>(
+  readonly run: <_ = void, E = never, R = never>(
     handler: (message: Message) => Effect.Effect<_, E, R> | void
   ) => Effect.Effect<void, WebSocketError | E, R>
   /** The received messages piece by piece, as their bytes arrive. */

@@ -35,8 +35,10 @@ import type * as Api from "../WebSocket.js"
 import { WebSocketError } from "../WebSocketError.js"
 import * as WSConnection from "../WSConnection.js"
 import { concat, EMPTY } from "./bytes.js"
-import { type DirectWrite, directWrite } from "./directWrite.js"
+import { type Direct, directOf } from "./direct.js"
 import * as fast from "./events.js"
+import { Gate } from "./gate.js"
+import { lazyRuntime } from "./lazyRuntime.js"
 
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
@@ -142,21 +144,23 @@ class Driver {
   connection: Connection.State | undefined
   phase: Phase = "connecting"
 
-  /** Received pieces not yet pulled, and their size. */
-  readonly inbox: Mailbox.Mailbox<Api.Fragment, WebSocketError>
+  #inbox: Mailbox.Mailbox<Api.Fragment, WebSocketError> | undefined = undefined
+  /** The size of the received pieces not yet pulled. */
   queued = 0
-  readonly readGate = Effect.unsafeMakeLatch(true)
+  readonly readGate = new Gate(true)
   readPaused = false
 
   /** Bytes to write, in order, and their size; `writing` while the writer has a batch out. */
   outbox: Array<Uint8Array> = []
   outboxBytes = 0
   writing = false
-  readonly writeWake = Effect.unsafeMakeLatch(false)
-  readonly writeSpace = Effect.unsafeMakeLatch(true)
-  readonly flushed = Effect.unsafeMakeLatch(true)
+  readonly writeWake = new Gate(false)
+  readonly writeSpace = new Gate(true)
+  readonly flushed = new Gate(true)
   /** What the socket handler waits for before it reads on. */
-  readonly readCredit = Effect.zipRight(this.readGate.await, this.writeSpace.await)
+  get readCredit(): Effect.Effect<void> {
+    return Effect.zipRight(this.readGate.await, Effect.suspend(() => this.writeSpace.await))
+  }
   /** Inside a read step, direct writes are gathered in `stepped`. */
   stepping = false
   readonly stepped: Array<Uint8Array> = []
@@ -172,10 +176,14 @@ class Driver {
   /** Set when the connection must be torn down at once rather than closed. */
   abortRequested = false
   /** The transport's synchronous write, if it has one; writes handed to it and not yet done. */
-  direct: DirectWrite | undefined = undefined
+  direct: Direct["write"] | undefined = undefined
   inFlight = 0
   /** Nothing more may be written: the transport was ended or failed. */
   transportClosed = false
+
+  /** Starts the transport's shutdown once the connection has ended; the fiber doing it. */
+  onEnd: (() => void) | undefined = undefined
+  shutdown: Fiber.RuntimeFiber<void> | undefined = undefined
 
   /** The handler of `run`, while one runs: it takes the messages instead of the inbox. */
   runner: Runner | undefined = undefined
@@ -187,16 +195,29 @@ class Driver {
     readonly role: ConnectionType,
     readonly settings: Settings,
     options: WSConnection.WSConnectionOptions,
-    inbox: Mailbox.Mailbox<Api.Fragment, WebSocketError>,
     ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>,
     opened: Deferred.Deferred<Opened, WebSocketError>,
     transportEnded: Deferred.Deferred<void>
   ) {
     this.conversation = WSConnection.make(options)
-    this.inbox = inbox
     this.ended = ended
     this.opened = opened
     this.transportEnded = transportEnded
+  }
+
+  /** Received pieces not yet pulled; made on first use (`run` needs none). */
+  get inbox(): Mailbox.Mailbox<Api.Fragment, WebSocketError> {
+    if (this.#inbox === undefined) {
+      this.#inbox = Effect.runSync(Mailbox.make<Api.Fragment, WebSocketError>())
+      const exit = this.endExit
+      if (exit !== undefined) this.#inbox.unsafeDone(Exit.isSuccess(exit) ? Exit.void : Exit.asVoid(exit))
+    }
+    return this.#inbox
+  }
+
+  /** The inbox if anything was ever queued in it. */
+  get existingInbox(): Mailbox.Mailbox<Api.Fragment, WebSocketError> | undefined {
+    return this.#inbox
   }
 
   // ---- reading -------------------------------------------------------------------------------
@@ -232,12 +253,12 @@ class Driver {
 
   pauseReading(): void {
     this.readPaused = true
-    this.readGate.unsafeClose()
+    this.readGate.shut()
   }
 
   resumeReading(): void {
     this.readPaused = false
-    this.readGate.unsafeOpen()
+    this.readGate.open()
   }
 
   /** The transport ended (the peer's FIN) or failed. */
@@ -394,9 +415,9 @@ class Driver {
       this.outboxBytes += chunk.length
     }
     if (this.outbox.length > 0) {
-      this.flushed.unsafeClose()
-      this.writeWake.unsafeOpen()
-      if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.unsafeClose()
+      this.flushed.shut()
+      this.writeWake.open()
+      if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.shut()
     }
   }
 
@@ -411,8 +432,8 @@ class Driver {
     if (size === 0 || this.transportClosed) return
     this.outboxBytes += size
     this.inFlight++
-    this.flushed.unsafeClose()
-    if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.unsafeClose()
+    this.flushed.shut()
+    if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.shut()
     this.direct!(bytes, (cause) => {
       this.outboxBytes -= size
       this.inFlight--
@@ -420,8 +441,8 @@ class Driver {
         this.transportClosed = true
         this.fail(error({ reason: "Transport", message: "Writing to the transport failed.", cause }), true)
       }
-      if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.unsafeOpen()
-      if (this.inFlight === 0) this.flushed.unsafeOpen()
+      if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.open()
+      if (this.inFlight === 0) this.flushed.open()
     })
   }
 
@@ -429,7 +450,7 @@ class Driver {
   takeBatch(): ReadonlyArray<Uint8Array> | undefined {
     const chunks = this.outbox
     if (chunks.length === 0) {
-      this.writeWake.unsafeClose()
+      this.writeWake.shut()
       return undefined
     }
     this.outbox = []
@@ -441,8 +462,8 @@ class Driver {
   written(batch: ReadonlyArray<Uint8Array>): void {
     for (const chunk of batch) this.outboxBytes -= chunk.length
     this.writing = false
-    if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.unsafeOpen()
-    if (this.outbox.length === 0) this.flushed.unsafeOpen()
+    if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.open()
+    if (this.outbox.length === 0) this.flushed.open()
   }
 
   sendHandshake(event: Events.Event): LocalProtocolError | undefined {
@@ -497,13 +518,14 @@ class Driver {
     const exit: Exit.Exit<Api.CloseInfo, WebSocketError> = failed ? Exit.fail(outcome) : Exit.succeed(outcome)
     this.endExit = exit
     this.phase = "closed"
-    this.inbox.unsafeDone(failed ? Exit.fail(outcome) : Exit.void)
+    this.#inbox?.unsafeDone(failed ? Exit.fail(outcome) : Exit.void)
     this.resumeReading()
-    this.writeSpace.unsafeOpen()
+    this.writeSpace.open()
     const pingFailure = Exit.fail(failed ? outcome : closedError(outcome))
     for (const ping of this.pings.splice(0)) Deferred.unsafeDone(ping.done, pingFailure)
     Deferred.unsafeDone(this.ended, exit)
     this.runner?.end()
+    this.onEnd?.()
   }
 
   fail(failure: WebSocketError, abort: boolean): void {
@@ -550,7 +572,26 @@ const awaitAtMost = <A, E, R>(
  * Starts the conversation's fibers in the scope: the reader and the writer. Gives the Effects that
  * end the transport: `end` (FIN once written) and `abort` (at once).
  */
-const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
+const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) => {
+  const direct = directOf(socket)
+  return direct === undefined ? startOver(driver, socket, scope) : Effect.sync(() => startDirect(driver, direct))
+}
+
+/** Over a transport's synchronous face: Node's callbacks call the driver; no fiber waits. */
+const startDirect = (driver: Driver, direct: Direct): Transport => {
+  driver.direct = direct.write
+  direct.read(driver.onChunk, (cause) => driver.onTransportEnd(cause === undefined ? Exit.void : Exit.fail(cause)))
+  return {
+    abort: Effect.sync(direct.destroy),
+    end: Effect.sync(() => {
+      driver.transportClosed = true
+      direct.end()
+    })
+  }
+}
+
+/** Over any `Socket.Socket`: a reader fiber in its `run`, a writer fiber on its `writer`. */
+const startOver = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
   Effect.gen(function*() {
     const reader = yield* socket.run(driver.onChunk).pipe(
       Effect.exit,
@@ -559,38 +600,43 @@ const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
     )
     const writerScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     const write = yield* Scope.extend(socket.writer, writerScope)
-    driver.direct = directWrite(socket)
-    // A transport that writes in the step needs no writer fiber.
-    const writer = driver.direct !== undefined ? undefined : yield* writeLoop(driver, write).pipe(
+    const writer = yield* writeLoop(driver, write).pipe(
       Effect.catchAll((cause) =>
         Effect.sync(() => {
-          driver.flushed.unsafeOpen()
+          driver.flushed.open()
           driver.fail(error({ reason: "Transport", message: "Writing to the transport failed.", cause }), true)
         })
       ),
       Effect.forkIn(scope)
     )
-    const stopWriter = writer === undefined ? Effect.void : Fiber.interrupt(writer)
     const transportDone = Deferred.isDone(driver.transportEnded)
-    const abort = Effect.gen(function*() {
-      if (!(yield* transportDone)) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
-      yield* stopWriter
-      yield* Fiber.interrupt(reader)
-    })
-    const end = Effect.gen(function*() {
-      driver.transportClosed = true
-      yield* stopWriter
-      yield* Scope.close(writerScope, Exit.void)
-    })
-    return { abort, end }
+    const transport: Transport = {
+      abort: Effect.gen(function*() {
+        if (!(yield* transportDone)) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
+        yield* Fiber.interrupt(writer)
+        yield* Fiber.interrupt(reader)
+      }),
+      end: Effect.gen(function*() {
+        driver.transportClosed = true
+        yield* Fiber.interrupt(writer)
+        yield* Scope.close(writerScope, Exit.void)
+      })
+    }
+    return transport
   })
+
+/** How the driver ends a transport: `end` (FIN once written) and `abort` (at once). */
+interface Transport {
+  readonly abort: Effect.Effect<void>
+  readonly end: Effect.Effect<void>
+}
 
 /**
  * What follows the end: the transport is shut down as RFC 6455 §7.1.1 asks. Once the close frames
  * are written, a server ends TCP and waits for the client's FIN; a client waits for the server's
  * FIN. Either is cut off after the close timeout; after a timeout or a keepalive failure at once.
  */
-const shutdown = (driver: Driver, transport: { readonly abort: Effect.Effect<void>; readonly end: Effect.Effect<void> }) =>
+const shutdown = (driver: Driver, transport: Transport) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(Deferred.await(driver.ended))
     const timeout = driver.settings.closeTimeout
@@ -644,7 +690,7 @@ const ping = (driver: Driver, payload: Uint8Array): Effect.Effect<Duration.Durat
   })
 
 /** The close of a scope: a handshake that is still open is closed with `code` (1000 or 1001). */
-const closeOnExit = (driver: Driver, code: number, shutdownFiber: Fiber.Fiber<void>) =>
+const closeOnExit = (driver: Driver, code: number) =>
   Effect.gen(function*() {
     if (driver.phase === "open") driver.startClose(code, "")
     if (driver.phase === "closing") {
@@ -654,7 +700,7 @@ const closeOnExit = (driver: Driver, code: number, shutdownFiber: Fiber.Fiber<vo
       }
     }
     if (driver.phase !== "closed") driver.fail(closedError(ABNORMAL), true)
-    yield* Fiber.await(shutdownFiber)
+    if (driver.shutdown !== undefined) yield* Fiber.await(driver.shutdown)
   })
 
 /** Joins the pieces of messages into whole messages (RFC 6455 §5.4: a message's fragments in order). */
@@ -714,6 +760,8 @@ class Runner {
   readonly backlog: Array<Api.Message> = []
   busy: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   ended = false
+  /** The handler failed: it is called no more. */
+  stopped = false
 
   constructor(
     readonly driver: Driver,
@@ -728,6 +776,7 @@ class Runner {
   }
 
   deliver(message: Api.Message): void {
+    if (this.stopped) return
     if (this.busy !== undefined) {
       this.backlog.push(message)
       return
@@ -771,6 +820,9 @@ class Runner {
 
   stop(exit: Exit.Exit<unknown, unknown>): void {
     this.backlog.length = 0
+    this.stopped = true
+    // The handler is called no more, also for the rest of this read step.
+    if (this.driver.runner === this) this.driver.runner = undefined
     Deferred.unsafeDone(this.done, Exit.asVoid(exit))
   }
 }
@@ -780,18 +832,28 @@ const runHandler = <E, R>(
   driver: Driver,
   handler: (message: Api.Message) => Effect.Effect<unknown, E, R> | void
 ): Effect.Effect<void, WebSocketError | E, R> =>
-  Effect.gen(function*() {
-    if (driver.runner !== undefined) return yield* Effect.dieMessage("WebSocket.run is already running")
-    const runtime = yield* Effect.runtime<R>()
+  Effect.suspend(() => {
+    if (driver.runner !== undefined) return Effect.dieMessage("WebSocket.run is already running")
+    return runOnce(driver, handler)
+  })
+
+const runOnce = <E, R>(
+  driver: Driver,
+  handler: (message: Api.Message) => Effect.Effect<unknown, E, R> | void
+): Effect.Effect<void, WebSocketError | E, R> => {
+  let runner: Runner | undefined
+  return Effect.gen(function*() {
+    const runtime = yield* lazyRuntime<R>()
     const done = yield* Deferred.make<void, unknown>()
-    const runner = new Runner(
+    runner = new Runner(
       driver,
       handler as (message: Api.Message) => Effect.Effect<unknown, unknown, never> | void,
-      Runtime.runSyncExit(runtime) as (effect: Effect.Effect<unknown, unknown, never>) => Exit.Exit<unknown, unknown>,
+      (effect) => Runtime.runSyncExit(runtime() as Runtime.Runtime<never>, effect),
       done
     )
     driver.runner = runner
-    const queued = yield* Effect.either(driver.inbox.clear)
+    const inbox = driver.existingInbox
+    const queued = inbox === undefined ? Either.right(Chunk.empty<Api.Fragment>()) : yield* Effect.either(inbox.clear)
     if (Either.isRight(queued)) {
       driver.taken(queued.right)
       for (const piece of queued.right) runner.piece(piece)
@@ -800,11 +862,12 @@ const runHandler = <E, R>(
     return yield* (Deferred.await(done) as Effect.Effect<void, WebSocketError | E>)
   }).pipe(
     Effect.ensuring(Effect.suspend(() => {
-      const busy = driver.runner?.busy
-      driver.runner = undefined
+      if (driver.runner === runner) driver.runner = undefined
+      const busy = runner?.busy
       return busy === undefined ? Effect.void : Fiber.interrupt(busy)
     }))
   )
+}
 
 /** The inbox as a channel: each pull takes every piece queued, and gives their read credit back. */
 const pull = <A>(driver: Driver, f: (pieces: Chunk.Chunk<Api.Fragment>) => Chunk.Chunk<A>) => {
@@ -848,12 +911,14 @@ const webSocket = (
   const handshake = driver.conversation.handshake
   return {
     messages: messagesOf(driver),
-    fragments: fragmentsOf(driver),
+    fragments: Stream.suspend(() => fragmentsOf(driver)),
     send,
     sendFragment,
     run: (handler) => runHandler(driver, handler),
     bufferedAmount: Effect.sync(() => driver.outboxBytes),
-    sink: Sink.forEach(send),
+    get sink() {
+      return Sink.forEach(send)
+    },
     ping: (payload = randomPayload()) => ping(driver, payload),
     close: (code = Frame.CloseReason.NORMAL_CLOSURE, reason = "") =>
       Effect.suspend(() => {
@@ -881,11 +946,10 @@ const webSocket = (
 
 const makeDriver = (role: ConnectionType, options: Options) =>
   Effect.gen(function*() {
-    const inbox = yield* Mailbox.make<Api.Fragment, WebSocketError>()
     const ended = yield* Deferred.make<Api.CloseInfo, WebSocketError>()
     const opened = yield* Deferred.make<Opened, WebSocketError>()
     const transportEnded = yield* Deferred.make<void>()
-    return new Driver(role, settings(options), reducerOptions(options, role), inbox, ended, opened, transportEnded)
+    return new Driver(role, settings(options), reducerOptions(options, role), ended, opened, transportEnded)
   })
 
 /** The running parts of a conversation: its fibers and the finalizer that closes it. */
@@ -893,8 +957,13 @@ const run = (driver: Driver, socket: Socket.Socket, closeCode: number) =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const transport = yield* start(driver, socket, scope)
-    const shutdownFiber = yield* Effect.forkIn(shutdown(driver, transport), scope)
-    yield* Scope.addFinalizer(scope, closeOnExit(driver, closeCode, shutdownFiber))
+    // The shutdown starts when the connection ends: no fiber waits for it meanwhile.
+    const runtime = yield* lazyRuntime<never>()
+    driver.onEnd = () => {
+      driver.shutdown = Runtime.runFork(runtime())(shutdown(driver, transport))
+    }
+    if (driver.endExit !== undefined) driver.onEnd()
+    yield* Scope.addFinalizer(scope, closeOnExit(driver, closeCode))
   })
 
 /** Waits for the handshake's outcome within the handshake timeout. */
