@@ -164,6 +164,9 @@ class Driver {
   /** Inside a read step, direct writes are gathered in `stepped`. */
   stepping = false
   readonly stepped: Array<Uint8Array> = []
+  steppedBytes = 0
+  /** The read step answered the peer (a pong). */
+  answered = false
 
   /** The end: the peer's close, or why the connection failed. */
   readonly ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>
@@ -225,8 +228,8 @@ class Driver {
   /** The socket handler: steps the reducer over the chunk; the Effect returned waits for credit. */
   readonly onChunk = (chunk: Uint8Array): Effect.Effect<void> | void => {
     if (this.phase === "closed") return
-    // What the step writes (pongs, a close) goes out as one write after it.
-    const before = this.outboxBytes
+    // What the step writes (pongs, a close, what `run`'s handler sends) goes out as one write after it.
+    this.answered = false
     this.stepping = true
     if (this.connection !== undefined) {
       const step = Connection.receive(this.connection, chunk)
@@ -238,12 +241,11 @@ class Driver {
       this.handshakeStep(step)
     }
     this.stepping = false
-    const wrote = this.stepped.length > 0 || this.outboxBytes > before
-    if (this.stepped.length > 0) this.writeDirect(this.stepped.splice(0))
+    if (this.stepped.length > 0) this.writeStepped()
     if (this.queued > this.settings.readHighWaterMark && this.phase === "open") this.pauseReading()
-    // Reading waits for the consumer, and for what the step itself wrote when the peer does not
-    // read it (pongs to a peer that floods pings and reads nothing must not pile up here).
-    const stalled = wrote && this.outboxBytes > this.settings.writeHighWaterMark
+    // Reading waits for the consumer, and for the answers the step wrote (pongs) when the peer
+    // does not read them: a peer that floods pings and reads nothing must not pile them up here.
+    const stalled = this.answered && this.outboxBytes > this.settings.writeHighWaterMark
     return this.readPaused || stalled ? this.readCredit : undefined
   }
 
@@ -322,7 +324,10 @@ class Driver {
           break
         case "Ping":
           // RFC 6455 §5.5.2: answered as soon as possible, also between a message's fragments.
-          if (this.connection?.state === ConnectionState.OPEN) this.sendControl(fast.pong(event.payload))
+          if (this.connection?.state === ConnectionState.OPEN) {
+            this.sendControl(fast.pong(event.payload))
+            this.answered = true
+          }
           break
         case "Pong":
           this.onPong(event.payload)
@@ -423,17 +428,35 @@ class Driver {
 
   /** Hands the bytes to a transport that writes synchronously; accounts for them until written. */
   writeDirect(bytes: ReadonlyArray<Uint8Array>): void {
-    if (this.stepping) {
-      for (const chunk of bytes) this.stepped.push(chunk)
-      return
-    }
     let size = 0
     for (const chunk of bytes) size += chunk.length
     if (size === 0 || this.transportClosed) return
+    // Counted at once, also inside a read step, so that `send` there sees the queue it makes.
     this.outboxBytes += size
-    this.inFlight++
     this.flushed.shut()
     if (this.outboxBytes > this.settings.writeHighWaterMark) this.writeSpace.shut()
+    if (this.stepping) {
+      for (const chunk of bytes) this.stepped.push(chunk)
+      this.steppedBytes += size
+      return
+    }
+    this.handOver(bytes, size)
+  }
+
+  /** Writes what the read step gathered, as one write. */
+  writeStepped(): void {
+    const size = this.steppedBytes
+    this.steppedBytes = 0
+    if (this.transportClosed) {
+      this.stepped.length = 0
+      this.outboxBytes -= size
+      return
+    }
+    this.handOver(this.stepped.splice(0), size)
+  }
+
+  handOver(bytes: ReadonlyArray<Uint8Array>, size: number): void {
+    this.inFlight++
     this.direct!(bytes, (cause) => {
       this.outboxBytes -= size
       this.inFlight--
@@ -778,7 +801,9 @@ class Runner {
   deliver(message: Api.Message): void {
     if (this.stopped) return
     if (this.busy !== undefined) {
+      // Read on meanwhile, up to the read high-water mark (the read step pauses beyond it).
       this.backlog.push(message)
+      this.driver.queued += byteLength(message)
       return
     }
     const effect = this.handler(message)
@@ -789,11 +814,14 @@ class Runner {
     if (Option.isSome(defect) && Runtime.isAsyncFiberException(defect.value)) {
       const fiber = defect.value.fiber as Fiber.RuntimeFiber<unknown, unknown>
       this.busy = fiber
-      this.driver.pauseReading()
       fiber.addObserver((result) => {
         this.busy = undefined
         if (Exit.isFailure(result)) return this.stop(result)
-        while (this.busy === undefined && this.backlog.length > 0) this.deliver(this.backlog.shift()!)
+        while (this.busy === undefined && this.backlog.length > 0) {
+          const next = this.backlog.shift()!
+          this.driver.queued -= byteLength(next)
+          this.deliver(next)
+        }
         if (this.busy === undefined) this.idle()
       })
       return
@@ -819,7 +847,7 @@ class Runner {
   }
 
   stop(exit: Exit.Exit<unknown, unknown>): void {
-    this.backlog.length = 0
+    for (const message of this.backlog.splice(0)) this.driver.queued -= byteLength(message)
     this.stopped = true
     // The handler is called no more, also for the rest of this read step.
     if (this.driver.runner === this) this.driver.runner = undefined
