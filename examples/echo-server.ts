@@ -4,12 +4,12 @@
  * and frame limits of 64 MiB, every protocol error failing the connection with its close code, and
  * TCP closed by the server first after the closing handshake (RFC 6455 §7.1.1). Like everything
  * on the driver it stops reading a peer that does not read its echoes: `send` suspends while the
- * write queue is full, so the handler stops pulling, so the socket is no longer read.
+ * write queue is full, and while the handler of `ws.run` is suspended the socket is read no further
+ * than the read high-water mark.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import type * as WebSocket from "../src/WebSocket.js"
 import * as WebSocketServer from "../src/WebSocketServer.js"
 import { flag } from "./args.js"
@@ -21,7 +21,8 @@ export const conformance: WebSocket.Options = {
   pingInterval: Infinity
 }
 
-export const echo = (ws: WebSocket.WebSocket) => Stream.runForEach(ws.messages, ws.send)
+/** Each message sent back as it came: text as text, binary as binary. */
+export const echo = (ws: WebSocket.WebSocket) => ws.run(ws.send)
 
 export const echoServer = (options: { readonly host?: string; readonly port?: number } = {}) =>
   Effect.gen(function*() {

@@ -150,6 +150,10 @@ const open = (target: Target, options: ConnectOptions): Effect.Effect<Socket.Soc
     ? NodeTransport.connectTls({ ...options.tls, host: target.hostname, port: target.port })
     : NodeTransport.connectTcp({ host: target.hostname, port: target.port })).pipe(
       Effect.mapError((cause) =>
-        new WebSocketError({ reason: "Transport", message: `Cannot connect to ${target.host}: ${cause.message}`, cause })
+        new WebSocketError({
+          reason: "Transport",
+          message: `Cannot connect to ${target.host}: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`,
+          cause
+        })
       )
     )
