@@ -63,7 +63,8 @@ interface Server {
   readonly port: number
 }
 
-const reply = <A>(child: ChildProcess, key: string, timeoutMs = 10_000): Promise<A> =>
+/** The next IPC message of the child that carries `key`: its value. */
+export const reply = <A>(child: ChildProcess, key: string, timeoutMs = 10_000): Promise<A> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.off("message", listener)
@@ -195,6 +196,23 @@ const closeAll = (clients: ReadonlyArray<WebSocket>) =>
     })
   ))
 
+/** Records each echo's round trip: echoes come back in order, so the oldest send time is the echo's. */
+const echoes = (recorder: Recorder, sentAt: Array<number>) => {
+  let head = 0
+  return () => {
+    const now = performance.now()
+    const sent = sentAt[head++]!
+    if (head > 1024) {
+      sentAt.splice(0, head)
+      head = 0
+    }
+    if (recorder.measuring) {
+      recorder.count++
+      recorder.latencies.push(now - sent)
+    }
+  }
+}
+
 /** The load of `ws` clients: `connections` of them, each with `window` messages in flight. */
 const wsClientLoad = async (
   server: Server,
@@ -211,24 +229,14 @@ const wsClientLoad = async (
   let stopping = false
   const binary = typeof payload !== "string"
   for (const client of clients) {
-    // Echoes come back in order: the oldest send time is the echo's.
     const sentAt: Array<number> = []
-    let head = 0
     const send = () => {
       sentAt.push(performance.now())
       client.send(payload, { binary })
     }
+    const echoed = echoes(recorder, sentAt)
     client.on("message", () => {
-      const now = performance.now()
-      const sent = sentAt[head++]!
-      if (head > 1024) {
-        sentAt.splice(0, head)
-        head = 0
-      }
-      if (recorder.measuring) {
-        recorder.count++
-        recorder.latencies.push(now - sent)
-      }
+      echoed()
       if (!stopping) send()
     })
     client.on("error", () => {})
@@ -258,22 +266,13 @@ const driverClientLoad = (server: Server, payload: string | Uint8Array, face: Fa
       })
       const recorder: Recorder = { measuring: false, count: 0, latencies: [] }
       const sentAt: Array<number> = []
-      let head = 0
       const send = Effect.suspend(() => {
         sentAt.push(performance.now())
         return ws.send(payload)
       })
+      const echoed = echoes(recorder, sentAt)
       const onMessage = () => {
-        const now = performance.now()
-        const sent = sentAt[head++]!
-        if (head > 1024) {
-          sentAt.splice(0, head)
-          head = 0
-        }
-        if (recorder.measuring) {
-          recorder.count++
-          recorder.latencies.push(now - sent)
-        }
+        echoed()
         return send
       }
       const echo = yield* Effect.fork(face === "run" ? ws.run(onMessage) : Stream.runForEach(ws.messages, onMessage))

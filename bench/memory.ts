@@ -16,6 +16,7 @@
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import WebSocket from "ws"
+import { reply as replyWithin } from "./echo.js"
 import type { Usage } from "./echo-server.js"
 
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 1000)
@@ -52,18 +53,7 @@ const servers: ReadonlyArray<Server> = [
   { label: "effect-wsproto core (WSConnection), deflate on", script: "./memory-server.ts", args: [], deflate: true }
 ]
 
-const reply = <A>(child: ChildProcess, key: string): Promise<A> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${key} from the server child in 30 s`)), 30_000)
-    const listener = (message: unknown) => {
-      if (typeof message === "object" && message !== null && key in message) {
-        clearTimeout(timer)
-        child.off("message", listener)
-        resolve((message as Record<string, A>)[key]!)
-      }
-    }
-    child.on("message", listener)
-  })
+const reply = <A>(child: ChildProcess, key: string): Promise<A> => replyWithin<A>(child, key, 30_000)
 
 interface Memory {
   readonly rss: number
