@@ -111,6 +111,19 @@ const outcome = <A>(f: (ws: WebSocket.WebSocket) => Effect.Effect<A, unknown>) =
     return { handler, result: Queue.take(results).pipe(within("the server's handler")) }
   })
 
+/** A server handler whose `run` keeps every message it is called with, and its outcome. */
+const recording = Effect.suspend(() => {
+  const seen: Array<WebSocket.Message> = []
+  return Effect.map(
+    outcome((ws) =>
+      ws.run((message) => {
+        seen.push(message)
+      })
+    ),
+    (server) => ({ seen, server })
+  )
+})
+
 /** The value of a successful exit; fails the test otherwise. */
 const success = <A>(exit: Exit.Exit<A, unknown>): A => {
   if (Exit.isFailure(exit)) assert.fail(`expected success, got ${String(exit.cause)}`)
@@ -938,12 +951,7 @@ describe("WebSocket.run", () => {
 
   it.scopedLive("a handler that returns void sees every message, in order", () =>
     Effect.gen(function*() {
-      const seen: Array<WebSocket.Message> = []
-      const server = yield* outcome((ws) =>
-        ws.run((message) => {
-          seen.push(message)
-        })
-      )
+      const { seen, server } = yield* recording
       const { url } = yield* serve(server.handler)
       const ws = yield* connect(url())
       const sent = Array.from({ length: 2_000 }, (_, i) => (i % 3 === 2 ? utf8(`b${i}`) : `t${i}`))
@@ -1172,12 +1180,7 @@ describe("WebSocket.run", () => {
 
   it.scopedLive("a message the peer sends in fragments (sendFragment) reaches the handler whole", () =>
     Effect.gen(function*() {
-      const seen: Array<WebSocket.Message> = []
-      const server = yield* outcome((ws) =>
-        ws.run((message) => {
-          seen.push(message)
-        })
-      )
+      const { seen, server } = yield* recording
       const { url } = yield* serve(server.handler)
       const ws = yield* connect(url())
       const pause = Effect.sleep("10 millis")
