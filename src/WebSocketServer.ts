@@ -22,6 +22,7 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -113,7 +114,7 @@ export interface ServeOptions extends Options {
   /** At most this many connections at once (handshakes included); more are answered 503. */
   readonly maxConnections?: number
   /** From the connection to the 101 at most, `onRequest` included. Default 10 seconds. */
-  readonly handshakeTimeout?: import("effect/Duration").DurationInput
+  readonly handshakeTimeout?: Duration.DurationInput
   /** Largest request head accepted, in bytes (431 beyond). Default 16 KiB. */
   readonly maxHeadSize?: number
   /** Most request header fields accepted (431 beyond). Default 100. */

@@ -4,8 +4,8 @@
  * The socket's handler steps the pure reducers synchronously, chunk by chunk, so that every
  * chunk is consumed in order whatever the socket does with the Effect a handler returns; that
  * Effect only waits for read credit (the consumer pulling), which a socket that awaits it turns
- * into backpressure. Everything written goes through one outbox in the order the reducer made it,
- * drained by one writer fiber.
+ * into backpressure. Bytes are written in the order the reducer made them: handed to a transport
+ * with a synchronous face (`direct.ts`) in the step, or queued for one writer fiber otherwise.
  */
 import * as Socket from "@effect/platform/Socket"
 import * as Channel from "effect/Channel"
@@ -30,6 +30,7 @@ import * as Connection from "../Connection.js"
 import { ConnectionState, ConnectionType } from "../ConnectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "../Errors.js"
 import * as Events from "../Events.js"
+import type { Extension } from "../Extensions.js"
 import * as Frame from "../Frame.js"
 import type * as Api from "../WebSocket.js"
 import { WebSocketError } from "../WebSocketError.js"
@@ -129,15 +130,15 @@ const byteLength = (data: Api.Message) => data.length
 
 type Phase = "connecting" | "open" | "closing" | "closed"
 
-/** What a client's handshake ends with. */
+/** What the handshake gives the driver first: the request (server) or the acceptance (client). */
 type Opened = { readonly _tag: "Accepted"; readonly event: Events.AcceptConnection } | {
   readonly _tag: "Request"
   readonly event: Events.Request
 }
 
 /**
- * One conversation's mutable core. Its methods are synchronous and called only from fibers of
- * one runtime, so each of them is atomic.
+ * One conversation's mutable core. Its methods are synchronous (called from fibers and from the
+ * transport's callbacks, on one thread), so each of them is atomic.
  */
 class Driver {
   conversation: WSConnection.State
@@ -1041,7 +1042,7 @@ export type Decision =
   | {
     readonly _tag: "Accept"
     readonly subprotocol?: string | undefined
-    readonly extensions?: ReadonlyArray<import("../Extensions.js").Extension>
+    readonly extensions?: ReadonlyArray<Extension>
     readonly headers?: Events.Headers
   }
   | {
