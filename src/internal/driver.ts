@@ -784,14 +784,14 @@ class Runner {
   readonly backlog: Array<Api.Message> = []
   busy: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   ended = false
-  /** The handler failed: it is called no more. */
+  /** `run` has ended: the handler is called no more. */
   stopped = false
 
   constructor(
     readonly driver: Driver,
     readonly handler: (message: Api.Message) => Effect.Effect<unknown, unknown, never> | void,
     readonly runSync: (effect: Effect.Effect<unknown, unknown, never>) => Exit.Exit<unknown, unknown>,
-    readonly done: Deferred.Deferred<void, unknown>
+    readonly done: (exit: Exit.Exit<void, unknown>) => void
   ) {}
 
   piece(piece: Api.Fragment): void {
@@ -844,15 +844,31 @@ class Runner {
 
   complete(): void {
     const exit = this.driver.endExit
-    Deferred.unsafeDone(this.done, exit === undefined || Exit.isSuccess(exit) ? Exit.void : Exit.asVoid(exit))
+    this.finish(exit === undefined || Exit.isSuccess(exit) ? Exit.void : Exit.asVoid(exit))
   }
 
+  /** `run` ends: the handler is no longer the connection's. */
+  finish(exit: Exit.Exit<void, unknown>): void {
+    if (this.release()) this.done(exit)
+  }
+
+  /** `run` was interrupted: its suspended handler Effect is, too. */
+  interrupt(): void {
+    if (this.release()) this.busy?.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  /** Unregisters the handler, once; false if it already was. */
+  release(): boolean {
+    if (this.stopped) return false
+    this.stopped = true
+    if (this.driver.runner === this) this.driver.runner = undefined
+    return true
+  }
+
+  /** The handler failed: it is called no more, also for the rest of this read step. */
   stop(exit: Exit.Exit<unknown, unknown>): void {
     for (const message of this.backlog.splice(0)) this.driver.queued -= byteLength(message)
-    this.stopped = true
-    // The handler is called no more, also for the rest of this read step.
-    if (this.driver.runner === this) this.driver.runner = undefined
-    Deferred.unsafeDone(this.done, Exit.asVoid(exit))
+    this.finish(Exit.asVoid(exit))
   }
 }
 
@@ -869,34 +885,26 @@ const runHandler = <E, R>(
 const runOnce = <E, R>(
   driver: Driver,
   handler: (message: Api.Message) => Effect.Effect<unknown, E, R> | void
-): Effect.Effect<void, WebSocketError | E, R> => {
-  let runner: Runner | undefined
-  return Effect.gen(function*() {
-    const runtime = yield* lazyRuntime<R>()
-    const done = yield* Deferred.make<void, unknown>()
-    runner = new Runner(
-      driver,
-      handler as (message: Api.Message) => Effect.Effect<unknown, unknown, never> | void,
-      (effect) => Runtime.runSyncExit(runtime() as Runtime.Runtime<never>, effect),
-      done
-    )
-    driver.runner = runner
-    const inbox = driver.existingInbox
-    const queued = inbox === undefined ? Either.right(Chunk.empty<Api.Fragment>()) : yield* Effect.either(inbox.clear)
-    if (Either.isRight(queued)) {
-      driver.taken(queued.right)
-      for (const piece of queued.right) runner.piece(piece)
-    }
-    if (driver.endExit !== undefined) runner.end()
-    return yield* (Deferred.await(done) as Effect.Effect<void, WebSocketError | E>)
-  }).pipe(
-    Effect.ensuring(Effect.suspend(() => {
-      if (driver.runner === runner) driver.runner = undefined
-      const busy = runner?.busy
-      return busy === undefined ? Effect.void : Fiber.interrupt(busy)
+): Effect.Effect<void, WebSocketError | E, R> =>
+  Effect.flatMap(lazyRuntime<R>(), (runtime) =>
+    Effect.async<void, WebSocketError | E>((resume) => {
+      const runner = new Runner(
+        driver,
+        handler as (message: Api.Message) => Effect.Effect<unknown, unknown, never> | void,
+        (effect) => Runtime.runSyncExit(runtime() as Runtime.Runtime<never>, effect),
+        (exit) => resume(exit as Exit.Exit<void, WebSocketError | E>)
+      )
+      driver.runner = runner
+      // What was queued before `run`, first.
+      const inbox = driver.existingInbox
+      const queued = inbox === undefined ? Either.right(Chunk.empty<Api.Fragment>()) : Effect.runSync(Effect.either(inbox.clear))
+      if (Either.isRight(queued)) {
+        driver.taken(queued.right)
+        for (const piece of queued.right) runner.piece(piece)
+      }
+      if (driver.endExit !== undefined) runner.end()
+      return Effect.sync(() => runner.interrupt())
     }))
-  )
-}
 
 /** The inbox as a channel: each pull takes every piece queued, and gives their read credit back. */
 const pull = <A>(driver: Driver, f: (pieces: Chunk.Chunk<Api.Fragment>) => Chunk.Chunk<A>) => {
