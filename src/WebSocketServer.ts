@@ -5,6 +5,7 @@
  *
  * ```ts
  * import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
  * import * as Stream from "effect/Stream"
  * import * as WebSocketServer from "effect-wsproto/WebSocketServer"
  *
@@ -24,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -253,27 +255,44 @@ const serveConnection = <E, R>(
   info: RequestInfo,
   upgrade?: { readonly headers: Events.Headers; readonly target: string; readonly head: Uint8Array }
 ): Effect.Effect<void, never, R> =>
-  Effect.gen(function*() {
-    const transport = yield* NodeTransport.fromDuplex(duplex, upgrade === undefined ? {} : { head: upgrade.head })
-    const opened = yield* acceptServer(transport, decide(serving as Serving<unknown, R>, info), serving.options, upgrade)
-    if (Option.isNone(opened)) return
-    const ws = opened.value
-    const exit = yield* Effect.exit(serving.handler(ws))
-    if (exit._tag === "Success") {
-      yield* Effect.ignore(ws.close(1000))
-    } else if (!Cause.isInterruptedOnly(exit.cause)) {
-      // The connection's own end (the peer left, broke the protocol) is not the handler's bug.
-      const ended = Option.exists(Cause.failureOption(exit.cause), (failure) => failure instanceof WebSocketError)
-      yield* ended
-        ? Effect.logDebug("WebSocket connection ended", exit.cause)
-        : Effect.logError("WebSocket handler failed", exit.cause)
-      yield* Effect.ignore(ws.close(1011, "internal error"))
-    }
-  }).pipe(
-    Effect.scoped,
-    Effect.catchAll((failure) => Effect.logDebug("WebSocket handshake failed", failure)),
-    Effect.ensuring(Effect.sync(() => serving.count.value--))
+  // Written with few combinators: each one is a frame the fiber keeps for the connection's life.
+  Effect.flatMap(Scope.make(), (scope) =>
+    Effect.onExit(
+      Effect.matchCauseEffect(
+        Scope.extend(
+          Effect.flatMap(
+            NodeTransport.fromDuplex(duplex, upgrade === undefined ? {} : { head: upgrade.head }),
+            (transport) => acceptServer(transport, decide(serving as Serving<unknown, R>, info), serving.options, upgrade)
+          ),
+          scope
+        ),
+        {
+          onFailure: (cause) => Effect.logDebug("WebSocket handshake failed", cause),
+          onSuccess: Option.match({
+            onNone: () => Effect.void,
+            onSome: (ws) => Effect.flatMap(Effect.exit(serving.handler(ws)), (exit) => afterHandler(ws, exit))
+          })
+        }
+      ),
+      (exit) => {
+        serving.count.value--
+        return Scope.close(scope, exit)
+      }
+    ))
+
+/** The close after the handler: 1000 when it returned, 1011 when it failed (logged), none when interrupted. */
+const afterHandler = (ws: WebSocket, exit: Exit.Exit<void, unknown>): Effect.Effect<void> => {
+  if (Exit.isSuccess(exit)) return Effect.ignore(ws.close(1000))
+  if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
+  // The connection's own end (the peer left, broke the protocol) is not the handler's bug.
+  const ended = Option.exists(Cause.failureOption(exit.cause), (failure) => failure instanceof WebSocketError)
+  return Effect.zipRight(
+    ended
+      ? Effect.logDebug("WebSocket connection ended", exit.cause)
+      : Effect.logError("WebSocket handler failed", exit.cause),
+    Effect.ignore(ws.close(1011, "internal error"))
   )
+}
 
 /** Runs connections in fibers of the scope; closing it interrupts them all at once. */
 const connectionSet = <R>() =>
