@@ -76,6 +76,18 @@ interface Settings {
   readonly handshakeTimeout: Duration.Duration
 }
 
+/** The settings of one options object, shared by every connection made with it. */
+const settingsCache = new WeakMap<Options, Settings>()
+
+const settingsOf = (options: Options): Settings => {
+  let cached = settingsCache.get(options)
+  if (cached === undefined) {
+    cached = settings(options)
+    settingsCache.set(options, cached)
+  }
+  return cached
+}
+
 const settings = (options: Options): Settings => ({
   readHighWaterMark: options.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK,
   writeHighWaterMark: options.writeHighWaterMark ?? DEFAULT_WRITE_HIGH_WATER_MARK,
@@ -176,7 +188,7 @@ class Driver {
   readonly opened: Deferred.Deferred<Opened, WebSocketError>
   rejection: { status: number; headers: Events.Headers; body: Array<Uint8Array>; size: number } | undefined
   /** The socket's `run` has returned: the peer ended the transport, or it failed. */
-  readonly transportEnded: Deferred.Deferred<void>
+  readonly transportEnded = new Gate(false)
   /** Set when the connection must be torn down at once rather than closed. */
   abortRequested = false
   /** The transport's synchronous write, if it has one; writes handed to it and not yet done. */
@@ -200,13 +212,11 @@ class Driver {
     readonly settings: Settings,
     options: WSConnection.WSConnectionOptions,
     ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>,
-    opened: Deferred.Deferred<Opened, WebSocketError>,
-    transportEnded: Deferred.Deferred<void>
+    opened: Deferred.Deferred<Opened, WebSocketError>
   ) {
     this.conversation = WSConnection.make(options)
     this.ended = ended
     this.opened = opened
-    this.transportEnded = transportEnded
   }
 
   /** Received pieces not yet pulled; made on first use (`run` needs none). */
@@ -282,7 +292,7 @@ class Driver {
         this.finish(closedError(ABNORMAL))
       }
     }
-    Deferred.unsafeDone(this.transportEnded, Exit.void)
+    this.transportEnded.open()
   }
 
   handshakeStep(step: WSConnection.Received): void {
@@ -633,10 +643,9 @@ const startOver = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
       ),
       Effect.forkIn(scope)
     )
-    const transportDone = Deferred.isDone(driver.transportEnded)
     const transport: Transport = {
       abort: Effect.gen(function*() {
-        if (!(yield* transportDone)) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
+        if (!driver.transportEnded.isOpen) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
         yield* Fiber.interrupt(writer)
         yield* Fiber.interrupt(reader)
       }),
@@ -669,7 +678,7 @@ const shutdown = (driver: Driver, transport: Transport) =>
       const serverFirst = driver.role === ConnectionType.SERVER || Exit.isFailure(exit)
       if (Option.isSome(flushed)) {
         if (serverFirst) yield* transport.end
-        const finished = yield* awaitAtMost(Deferred.await(driver.transportEnded), timeout)
+        const finished = yield* awaitAtMost(driver.transportEnded.await, timeout)
         if (Option.isSome(finished)) {
           if (!serverFirst) yield* transport.end
           return
@@ -985,8 +994,7 @@ const makeDriver = (role: ConnectionType, options: Options) =>
   Effect.gen(function*() {
     const ended = yield* Deferred.make<Api.CloseInfo, WebSocketError>()
     const opened = yield* Deferred.make<Opened, WebSocketError>()
-    const transportEnded = yield* Deferred.make<void>()
-    return new Driver(role, settings(options), reducerOptions(options, role), ended, opened, transportEnded)
+    return new Driver(role, settingsOf(options), reducerOptions(options, role), ended, opened)
   })
 
 /** The running parts of a conversation: its fibers and the finalizer that closes it. */
