@@ -1,8 +1,8 @@
 /**
  * A WebSocket connection as an Effect program sees it, once the opening handshake is done: the
  * messages as a pull-based `Stream`, `send` that suspends while too much is queued, `close`, and
- * the close the peer sent. `WebSocketServer` and `WebSocketClient` hand these out; `make` runs one
- * over any `@effect/platform` `Socket.Socket`.
+ * the close the peer sent. `WebSocketServer` and `WebSocketClient` hand these out; `makeClient`
+ * runs a client's opening handshake over any `@effect/platform` `Socket.Socket`.
  *
  * The driver does what RFC 6455 leaves to every endpoint: it answers pings (§5.5.2), runs the
  * closing handshake with a timeout (§7.1.1: the server closes TCP first), fails the connection with
