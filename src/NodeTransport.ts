@@ -198,6 +198,8 @@ const connectWith = (open: () => Net.Socket, ready: "connect" | "secureConnect")
         const onError = (cause: Error) => resume(Effect.fail(new Socket.SocketGenericError({ reason: "Open", cause })))
         socket.once("error", onError)
         socket.once(ready, () => {
+          // Until `fromDuplex` listens, an error must not crash the process.
+          socket.on("error", ignore)
           socket.off("error", onError)
           resume(Effect.succeed(socket))
         })

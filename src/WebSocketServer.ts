@@ -23,7 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -37,7 +37,7 @@ import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
 import * as Events from "./Events.js"
 import type * as Extensions from "./Extensions.js"
-import { acceptServer, type Decision as InternalDecision } from "./internal/driver.js"
+import { acceptServer, DEFAULT_HANDSHAKE_TIMEOUT, type Decision as InternalDecision } from "./internal/driver.js"
 import * as NodeTransport from "./NodeTransport.js"
 import * as PerMessageDeflate from "./PerMessageDeflate.js"
 import type { Options, WebSocket } from "./WebSocket.js"
@@ -205,6 +205,14 @@ export interface ListenOptions extends ServeOptions {
   readonly tls?: Tls.TlsOptions
 }
 
+const ignore = () => {}
+
+const tlsHandshakeTimeout = (options: ServeOptions): number => {
+  const timeout = Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+  // Node takes milliseconds up to 2^31 - 1: the longest it can wait stands for "off".
+  return Duration.isFinite(timeout) ? Duration.toMillis(timeout) : 2 ** 31 - 1
+}
+
 /** Everything a connection needs from its server. */
 interface Serving<E, R> {
   readonly options: ServeOptions
@@ -326,15 +334,28 @@ export const make = (options: ListenOptions = {}): Effect.Effect<WebSocketServer
     const pending: Array<Net.Socket> = []
     let onSocket: ((socket: Net.Socket) => void) | undefined
     const accepted = (socket: Net.Socket) => {
+      // Until its connection takes it, an error on a waiting socket must not crash the process.
+      socket.on("error", ignore)
       socket.setNoDelay(true)
       if (onSocket === undefined) pending.push(socket)
       else onSocket(socket)
     }
     const server = options.tls === undefined
       ? Net.createServer(accepted)
-      : Tls.createServer(options.tls, accepted as (socket: Tls.TLSSocket) => void)
+      : Tls.createServer(
+        // A TLS handshake is part of the opening handshake: it gets the same time.
+        { handshakeTimeout: tlsHandshakeTimeout(options), ...options.tls },
+        accepted as (socket: Tls.TLSSocket) => void
+      )
     // A TLS handshake that fails never becomes a connection.
     server.on("tlsClientError", (_error: Error, socket: Duplex) => socket.destroy())
+    // Every TCP connection, also one whose TLS handshake is not done: closing the server ends them.
+    const sockets = new Set<Net.Socket>()
+    server.on("connection", (socket: Net.Socket) => {
+      socket.on("error", ignore)
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
+    })
     yield* Effect.acquireRelease(
       Effect.async<void, WebSocketServerError>((resume) => {
         server.once("error", (cause) => resume(Effect.fail(new WebSocketServerError({ reason: "Listen", cause }))))
@@ -344,6 +365,7 @@ export const make = (options: ListenOptions = {}): Effect.Effect<WebSocketServer
         Effect.async<void>((resume) => {
           server.close(() => resume(Effect.void))
           for (const socket of pending.splice(0)) socket.destroy()
+          for (const socket of sockets) socket.destroy()
         })
     )
     const address = server.address() as Net.AddressInfo
@@ -418,6 +440,7 @@ export const attach = <E, R>(
         return
       }
       const net = socket as Net.Socket
+      socket.on("error", ignore)
       if (typeof net.setNoDelay === "function") net.setNoDelay(true)
       const headers: Array<readonly [string, string]> = []
       for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {

@@ -38,7 +38,12 @@ import {
   exchange,
   maskedClose,
   maskedFrame,
+  freshKey,
+  headerOf,
   rawClient,
+  rawConnect,
+  statusOf,
+  upgradeRequest,
   type RawClientOptions,
   type RawPeer,
   rawServer,
@@ -791,6 +796,20 @@ describe("attach to a node:http server", () => {
       assert.deepStrictEqual(yield* get(port, "/"), { status: 200, body: "plain http" })
     }))
 
+  it.scopedLive("an upgrade the handshake refuses gets its HTTP answer at once (426 for version 12)", () =>
+    Effect.gen(function*() {
+      const port = yield* httpWithWebSockets
+      const peer = yield* rawConnect(port)
+      const request = new TextDecoder().decode(upgradeRequest(freshKey(), "/ws")).replace("Version: 13", "Version: 12")
+      const started = Date.now()
+      yield* peer.write(utf8(request))
+      const head = yield* peer.takeHead(2_000)
+      assert.strictEqual(statusOf(head), 426)
+      assert.strictEqual(headerOf(head, "sec-websocket-version"), "13")
+      yield* peer.awaitGone(2_000)
+      assert.isBelow(Date.now() - started, 400, "answered and closed well before the close timeout")
+    }))
+
   it.scopedLive("closing attach's scope sends 1001 to its connections; the HTTP server serves on", () =>
     Effect.gen(function*() {
       const server = yield* httpServer
@@ -1270,5 +1289,79 @@ describe("WebSocket.run", () => {
       assert.deepStrictEqual(seen, ["to the first run"], "the messages after the defect reach the first run's handler")
       assert.isTrue(Option.isSome(first), "the first run ends when the connection does")
       success(Option.getOrThrow(first))
+    }))
+})
+
+describe("edges a review found", () => {
+  it.scopedLive("a client whose server resets TCP during the handshake fails at once with Transport", () =>
+    Effect.gen(function*() {
+      const raw = yield* rawServer()
+      yield* Effect.forkScoped(Effect.flatMap(raw.accepted, (peer) =>
+        Effect.zipRight(peer.takeHead(), Effect.sync(() => peer.socket.resetAndDestroy()))))
+      const started = Date.now()
+      const error = yield* failure(
+        Effect.scoped(WebSocketClient.connect(`ws://127.0.0.1:${raw.port}/`, { handshakeTimeout: Infinity })),
+        "the client's failure"
+      )
+      assert.strictEqual(error.reason, "Transport")
+      assert.isBelow(Date.now() - started, 2_000)
+    }))
+
+  it.scopedLive("a connection reset before the server runs its handler does not bring the process down", () =>
+    Effect.gen(function*() {
+      const server = yield* WebSocketServer.make({ host: "127.0.0.1", port: 0 })
+      const early = yield* rawConnect(server.address.port)
+      early.socket.resetAndDestroy()
+      yield* Effect.sleep("100 millis")
+      yield* Effect.forkScoped(server.run(echo))
+      const ws = yield* connect(`ws://127.0.0.1:${server.address.port}/`)
+      assert.deepStrictEqual(yield* exchange(ws, ["still serving"], "an echo"), ["still serving"])
+    }))
+
+  it.scopedLive("messages a stream cut short did not emit stay for the next reader", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serve((ws) => Effect.zipRight(Effect.forEach(["a", "b", "c"], ws.send), Effect.never))
+      const ws = yield* connect(url())
+      assert.strictEqual(yield* next(ws), "a")
+      assert.strictEqual(yield* next(ws), "b")
+      assert.deepStrictEqual(Chunk.toArray(yield* Stream.runCollect(Stream.take(ws.messages, 1)).pipe(within("c"))), ["c"])
+    }))
+
+  it.scopedLive("after run is interrupted, messages gives what run had not handled, a half-received message whole", () =>
+    Effect.gen(function*() {
+      const handled: Array<WebSocket.Message> = []
+      const { url } = yield* serve((ws) =>
+        Effect.gen(function*() {
+          // The first message suspends the handler; the rest wait behind it; run is then given up.
+          yield* ws.run((message) => {
+            handled.push(message)
+            return Effect.never
+          }).pipe(Effect.timeoutOption("300 millis"))
+          const rest = yield* Stream.runCollect(Stream.take(ws.messages, 3)).pipe(within("the rest"))
+          yield* Effect.forEach(rest, ws.send)
+        })
+      )
+      const ws = yield* connect(url())
+      yield* ws.send("1")
+      yield* ws.send("2")
+      yield* ws.send("3")
+      yield* ws.sendFragment("hel", false)
+      yield* Effect.sleep("400 millis")
+      yield* ws.sendFragment("lo", true)
+      assert.deepStrictEqual(yield* take(ws, 3, "the rest, echoed"), ["2", "3", "hello"])
+      assert.deepStrictEqual(handled, ["1"])
+    }))
+
+  it.scopedLive("closing a TLS server's scope ends a TCP client that never started TLS", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      const server = yield* Scope.extend(
+        WebSocketServer.make({ host: "127.0.0.1", port: 0, tls: { key: tlsFixture.key, cert: tlsFixture.cert } }),
+        scope
+      )
+      const idle = yield* rawConnect(server.address.port)
+      yield* Effect.sleep("100 millis")
+      yield* Scope.close(scope, Exit.void).pipe(within("the server's scope to close", "2 seconds"))
+      yield* idle.awaitGone(2_000)
     }))
 })

@@ -201,6 +201,9 @@ class Driver {
   onEnd: (() => void) | undefined = undefined
   shutdown: Fiber.RuntimeFiber<void> | undefined = undefined
 
+  /** The message `messages` is assembling: kept here, so that a stream cut short loses nothing. */
+  readonly assembler = new Assembler()
+
   /** The handler of `run`, while one runs: it takes the messages instead of the inbox. */
   runner: Runner | undefined = undefined
 
@@ -413,9 +416,9 @@ class Driver {
     for (const ping of this.pings.splice(0, index + 1)) Deferred.unsafeDone(ping.done, Exit.void)
   }
 
-  /** The consumer took these pieces: give read credit back below half the high-water mark. */
-  taken(pieces: Chunk.Chunk<Api.Fragment>): void {
-    for (const piece of pieces) this.queued -= byteLength(piece.data)
+  /** The consumer took pieces of this size: give read credit back below half the high-water mark. */
+  taken(size: number): void {
+    this.queued -= size
     if (this.readPaused && this.queued <= this.settings.readHighWaterMark / 2 && this.phase !== "connecting") {
       this.resumeReading()
     }
@@ -558,6 +561,8 @@ class Driver {
     const pingFailure = Exit.fail(failed ? outcome : closedError(outcome))
     for (const ping of this.pings.splice(0)) Deferred.unsafeDone(ping.done, pingFailure)
     Deferred.unsafeDone(this.ended, exit)
+    // A handshake still waited for ends with it (a transport reset mid-handshake).
+    Deferred.unsafeDone(this.opened, Exit.fail(failed ? outcome : closedError(outcome)))
     this.runner?.end()
     this.onEnd?.()
   }
@@ -614,6 +619,12 @@ const start = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) => {
 /** Over a transport's synchronous face: Node's callbacks call the driver; no fiber waits. */
 const startDirect = (driver: Driver, direct: Direct): Transport => {
   driver.direct = direct.write
+  // What was sent before the transport started (an answer to a request an HTTP server parsed).
+  if (driver.outbox.length > 0) {
+    const pending = driver.outbox.splice(0)
+    for (const chunk of pending) driver.outboxBytes -= chunk.length
+    driver.writeDirect(pending)
+  }
   direct.read(driver.onChunk, (cause) => driver.onTransportEnd(cause === undefined ? Exit.void : Exit.fail(cause)))
   return {
     abort: Effect.sync(direct.destroy),
@@ -716,10 +727,19 @@ const ping = (driver: Driver, payload: Uint8Array): Effect.Effect<Duration.Durat
       return Effect.fail(error({ reason: "LocalError", message: "A ping's payload is at most 125 bytes (RFC 6455 §5.5)." }))
     }
     const done = Deferred.unsafeMake<void, WebSocketError>(FiberId.none)
-    driver.pings.push({ key: keyOf(payload), done })
+    const waiting = { key: keyOf(payload), done }
+    driver.pings.push(waiting)
     driver.sendControl(fast.ping(payload))
     const started = performance.now()
-    return Effect.map(Deferred.await(done), () => Duration.millis(performance.now() - started))
+    return Effect.map(Deferred.await(done), () => Duration.millis(performance.now() - started)).pipe(
+      // A ping given up on (a timeout around it) waits for no pong.
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          const index = driver.pings.indexOf(waiting)
+          if (index >= 0) driver.pings.splice(index, 1)
+        })
+      )
+    )
   })
 
 /** The close of a scope: a handshake that is still open is closed with `code` (1000 or 1001). */
@@ -757,17 +777,7 @@ class Assembler {
 }
 
 const messagesOf = (driver: Driver): Stream.Stream<Api.Message, WebSocketError> =>
-  Stream.suspend(() => {
-    const assembler = new Assembler()
-    return pull(driver, (fragments) => {
-      const out: Array<Api.Message> = []
-      for (const piece of fragments) {
-        const message = assembler.add(piece)
-        if (message !== undefined) out.push(message)
-      }
-      return Chunk.unsafeFromArray(out)
-    })
-  })
+  pull(driver, (piece) => driver.assembler.add(piece))
 
 /**
  * An Effect whose work can be done in the read step itself: `run` calls `step` (which gives what
@@ -788,7 +798,6 @@ const stepOf = (effect: Effect.Effect<unknown, unknown>): (() => Effect.Effect<u
  * step); one that suspends pauses reading until it is done, and the messages behind it wait.
  */
 class Runner {
-  readonly assembler = new Assembler()
   /** Messages that came while a handler's Effect was suspended. */
   readonly backlog: Array<Api.Message> = []
   busy: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
@@ -804,7 +813,7 @@ class Runner {
   ) {}
 
   piece(piece: Api.Fragment): void {
-    const message = this.assembler.add(piece)
+    const message = this.driver.assembler.add(piece)
     if (message !== undefined) this.deliver(message)
   }
 
@@ -866,17 +875,30 @@ class Runner {
     if (this.release()) this.busy?.unsafeInterruptAsFork(FiberId.none)
   }
 
-  /** Unregisters the handler, once; false if it already was. */
+  /**
+   * Unregisters the handler, once (false if it already was). The messages it did not handle go
+   * back to the inbox, in order, for whoever reads next (a message half received stays in the
+   * driver's assembler).
+   */
   release(): boolean {
     if (this.stopped) return false
     this.stopped = true
-    if (this.driver.runner === this) this.driver.runner = undefined
+    const driver = this.driver
+    if (driver.runner === this) driver.runner = undefined
+    if (this.backlog.length > 0) {
+      const inbox = driver.inbox
+      // The backlog is counted in `queued` already.
+      for (const message of this.backlog.splice(0)) {
+        inbox.unsafeOffer(
+          typeof message === "string" ? fast.textMessage(message, true, true) : fast.bytesMessage(message, true, true)
+        )
+      }
+    }
     return true
   }
 
   /** The handler failed: it is called no more, also for the rest of this read step. */
   stop(exit: Exit.Exit<unknown, unknown>): void {
-    for (const message of this.backlog.splice(0)) this.driver.queued -= byteLength(message)
     this.finish(Exit.asVoid(exit))
   }
 }
@@ -908,23 +930,35 @@ const runOnce = <E, R>(
       const inbox = driver.existingInbox
       const queued = inbox === undefined ? Either.right(Chunk.empty<Api.Fragment>()) : Effect.runSync(Effect.either(inbox.clear))
       if (Either.isRight(queued)) {
-        driver.taken(queued.right)
-        for (const piece of queued.right) runner.piece(piece)
+        for (const piece of queued.right) {
+          driver.taken(byteLength(piece.data))
+          runner.piece(piece)
+        }
       }
       if (driver.endExit !== undefined) runner.end()
       return Effect.sync(() => runner.interrupt())
     }))
 
-/** The inbox as a channel: each pull takes every piece queued, and gives their read credit back. */
-const pull = <A>(driver: Driver, f: (pieces: Chunk.Chunk<Api.Fragment>) => Chunk.Chunk<A>) => {
+/**
+ * The inbox as a stream, one piece per pull, so that a stream cut short (`Stream.take`,
+ * `Stream.runHead`) leaves what it did not emit for the next reader; each piece taken gives its
+ * read credit back. `f` gives what a piece completes, if anything.
+ */
+const pull = <A>(driver: Driver, f: (piece: Api.Fragment) => A | undefined): Stream.Stream<A, WebSocketError> => {
   const loop: Channel.Channel<Chunk.Chunk<A>, unknown, WebSocketError> = Channel.flatMap(
-    driver.inbox.takeAll,
-    ([pieces, done]) => {
-      driver.taken(pieces)
-      const out = f(pieces)
-      if (done) return Chunk.isEmpty(out) ? Channel.void : Channel.write(out)
-      return Chunk.isEmpty(out) ? loop : Channel.zipRight(Channel.write(out), loop)
-    }
+    // The inbox's end is the stream's; its failure, the stream's failure.
+    driver.inbox.take.pipe(
+      Effect.asSome,
+      Effect.catchIf(Cause.isNoSuchElementException, () => Effect.succeed(Option.none<Api.Fragment>()))
+    ),
+    Option.match({
+      onNone: () => Channel.void,
+      onSome: (piece) => {
+        driver.taken(byteLength(piece.data))
+        const out = f(piece)
+        return out === undefined ? loop : Channel.zipRight(Channel.write(Chunk.of(out)), loop)
+      }
+    })
   )
   return Stream.fromChannel(loop)
 }
