@@ -777,7 +777,8 @@ class Assembler {
 }
 
 const messagesOf = (driver: Driver): Stream.Stream<Api.Message, WebSocketError> =>
-  pull(driver, (piece) => driver.assembler.add(piece))
+  // Built when pulled: the inbox is made only for a connection that is read this way.
+  Stream.suspend(() => pull(driver, (piece) => driver.assembler.add(piece)))
 
 /**
  * An Effect whose work can be done in the read step itself: `run` calls `step` (which gives what
