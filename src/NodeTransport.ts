@@ -12,6 +12,7 @@ import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { constVoid } from "effect/Function"
 import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
@@ -44,12 +45,10 @@ export const fromDuplex = (duplex: Duplex, options: DuplexOptions = {}): Effect.
     () => Effect.sync(() => duplex.destroy())
   )
 
-const ignore = () => {}
-
 const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
   let head = options.head
   // Errors surface through reading and writing; outside them they must not crash the process.
-  duplex.on("error", ignore)
+  duplex.on("error", constVoid)
 
   /**
    * Reads until the end: each chunk to `onChunk`; an Effect it returns pauses the stream until
@@ -199,7 +198,7 @@ const connectWith = (open: () => Net.Socket, ready: "connect" | "secureConnect")
         socket.once("error", onError)
         socket.once(ready, () => {
           // Until `fromDuplex` listens, an error must not crash the process.
-          socket.on("error", ignore)
+          socket.on("error", constVoid)
           socket.off("error", onError)
           resume(Effect.succeed(socket))
         })

@@ -5,13 +5,11 @@
  *
  * ```ts
  * import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
- * import * as Stream from "effect/Stream"
  * import * as WebSocketServer from "effect-wsproto/WebSocketServer"
  *
  * const echo = Effect.gen(function*() {
  *   const server = yield* WebSocketServer.make({ host: "127.0.0.1", port: 8080 })
- *   yield* server.run((ws) => Stream.runForEach(ws.messages, ws.send))
+ *   yield* server.run((ws) => ws.run(ws.send))
  * }).pipe(Effect.scoped)   // closing the scope sends 1001 to every connection
  * ```
  *
@@ -26,6 +24,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { constVoid } from "effect/Function"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -205,8 +204,6 @@ export interface ListenOptions extends ServeOptions {
   readonly tls?: Tls.TlsOptions
 }
 
-const ignore = () => {}
-
 const tlsHandshakeTimeout = (options: ServeOptions): number => {
   const timeout = Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
   // Node takes milliseconds up to 2^31 - 1: the longest it can wait stands for "off".
@@ -335,7 +332,7 @@ export const make = (options: ListenOptions = {}): Effect.Effect<WebSocketServer
     let onSocket: ((socket: Net.Socket) => void) | undefined
     const accepted = (socket: Net.Socket) => {
       // Until its connection takes it, an error on a waiting socket must not crash the process.
-      socket.on("error", ignore)
+      socket.on("error", constVoid)
       socket.setNoDelay(true)
       if (onSocket === undefined) pending.push(socket)
       else onSocket(socket)
@@ -352,7 +349,7 @@ export const make = (options: ListenOptions = {}): Effect.Effect<WebSocketServer
     // Every TCP connection, also one whose TLS handshake is not done: closing the server ends them.
     const sockets = new Set<Net.Socket>()
     server.on("connection", (socket: Net.Socket) => {
-      socket.on("error", ignore)
+      socket.on("error", constVoid)
       sockets.add(socket)
       socket.once("close", () => sockets.delete(socket))
     })
@@ -440,7 +437,7 @@ export const attach = <E, R>(
         return
       }
       const net = socket as Net.Socket
-      socket.on("error", ignore)
+      socket.on("error", constVoid)
       if (typeof net.setNoDelay === "function") net.setNoDelay(true)
       const headers: Array<readonly [string, string]> = []
       for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
