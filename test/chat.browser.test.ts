@@ -17,7 +17,7 @@ import { closePayload, parseWireFrames } from "./helpers.js"
 import { acceptFor, closeOf, freshKey, maskedFrame, upgradeRequest } from "./rawPeer.js"
 
 const WAIT = 10_000
-const TEST_TIMEOUT = 15_000
+const TEST_TIMEOUT = 40_000
 
 /** Runs `body` with a chat on 127.0.0.1, port 0, stopped afterwards whatever happens. */
 const withChat = async <A>(options: Chat.ChatOptions, body: (chat: Chat.Chat) => Promise<A>): Promise<A> => {
