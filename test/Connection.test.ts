@@ -1,9 +1,9 @@
 /**
  * The connection state machine (RFC 6455 §5–§7) through its two faces, the reducer
  * (`Connection.make`, `send`, `receive`) and wsproto's `Connection` class: wsproto's connection
- * cases C1–C11 and the experiments V36–V60 of shared/wsproto-spec.md (§7.1, §8), the table of what
- * may be sent in every state, what receiving does in every state, and the bytes the class writes.
- * Where this port deliberately differs from wsproto (spec §11.3) the test says so.
+ * cases C1–C11 (from wsproto's tests/test_connection.py) and the experiments V36–V60 (wsproto run by
+ * hand), the table of what may be sent in every state, what receiving does in every state, and the
+ * bytes the class writes. Where this port deliberately differs from wsproto the test says so.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"

@@ -1,8 +1,9 @@
 /**
  * The RFC 6455 frame codec, rule by rule: the RFC's §5.7 examples, header rules, fragmentation,
  * close payloads, UTF-8, size limits, streaming, the decoder options, the encoder (wsproto's P and
- * V cases) and the extension hooks (wsproto's E cases). Case names such as D19 or V53 refer to
- * sections 7.6 and 8 of shared/wsproto-spec.md.
+ * V cases) and the extension hooks (wsproto's E cases). Case names such as D19 or V53 label
+ * behaviours of wsproto's tests/test_frame_protocol.py (and of wsproto run by hand where its tests
+ * are silent).
  */
 import { performance } from "node:perf_hooks"
 import * as Either from "effect/Either"

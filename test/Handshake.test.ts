@@ -4,9 +4,9 @@
  * exact status and headers of the rejection hinted at, rejections with their bodies on both sides,
  * IDNA hosts, the bytes after the handshake, `initiateUpgradeConnection`, the end of the input,
  * what may be sent in which state, the limits, header injection, the `H11Handshake` class and the
- * extension negotiation functions. Case names such as H2, K14, S7 or V22 refer to sections 7.2–7.4
- * and 8 of shared/wsproto-spec.md; where this port deliberately differs from wsproto the test says
- * so.
+ * extension negotiation functions. Case names such as H2, K14, S7 or V22 label behaviours of
+ * wsproto's tests/test_handshake.py, test_client.py and test_server.py (and of wsproto run by hand
+ * where its tests are silent); where this port deliberately differs from wsproto the test says so.
  */
 import { createHash } from "node:crypto"
 import * as Either from "effect/Either"
@@ -45,7 +45,7 @@ const RFC_NONCE = latin1("the sample nonce")
 const RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 const RFC_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
-/** The header lines of a valid request (wsproto-spec §8's STD). */
+/** The header lines of a valid request (RFC 6455 §4.1). */
 const STD = [
   "Host: example.com",
   "Upgrade: websocket",
@@ -1312,7 +1312,7 @@ describe("the client's reading of a rejection", () => {
   })
 })
 
-describe("the end of the input (RFC 6455 §4.1; wsproto-spec §3.5)", () => {
+describe("the end of the input (RFC 6455 §4.1)", () => {
   const idle = (state: Handshake.HandshakeState) => {
     expect(Handshake.receive(state, null)).toEqual({ state, events: [], error: undefined })
   }
@@ -1461,7 +1461,7 @@ describe("the state is a value", () => {
   })
 })
 
-describe("initiateUpgradeConnection (wsproto-spec §4.8)", () => {
+describe("initiateUpgradeConnection (wsproto's H11Handshake.initiate_upgrade_connection)", () => {
   const S1_HEADERS: Events.Headers = [
     ["Host", "localhost"],
     ["Connection", "Keep-Alive, Upgrade"],

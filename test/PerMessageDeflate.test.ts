@@ -3,8 +3,9 @@
  * acceptance and the client's check of the answer (through the hooks, `Extensions` and the whole
  * handshake), the RFC 7692 §7.2.3 examples byte for byte, the inbound and outbound hooks, the data
  * rules end to end, window bits, context takeover, the threshold and the compression level. Case
- * names such as Z11 or V66 refer to sections 7.7 and 8 of shared/wsproto-spec.md, adapted where
- * this implementation deliberately differs from wsproto (it declines what it cannot satisfy
+ * names such as Z11 or V66 label behaviours of wsproto's tests/test_permessage_deflate.py (and of
+ * wsproto run by hand where its tests are silent), adapted where this implementation deliberately
+ * differs from wsproto (it declines what it cannot satisfy
  * instead of crashing, and control frames between fragments do not disturb decompression).
  */
 import * as crypto from "node:crypto"

@@ -1,8 +1,9 @@
 /**
  * The whole conversation, handshake then connection, through `WSConnection`'s two faces (the
  * reducer and wsproto's class), which must give the same bytes and events for the same inputs:
- * client ↔ server end to end, frames in the same read as the handshake (wsproto's V15, fixed, and
- * V16/V17 of shared/wsproto-spec.md §8), handshake errors thrown, frame violations as events,
+ * client ↔ server end to end, frames in the same read as the handshake (wsproto loses them, fixed
+ * here: RFC 6455 §4.1 lets a client send frames right behind its request), handshake errors thrown,
+ * frame violations as events,
  * `initiateUpgradeConnection`, negotiated extensions, and `H11Handshake.connection`.
  */
 import * as Either from "effect/Either"
