@@ -163,10 +163,9 @@ class Driver {
   readonly readGate = new Gate(true)
   readPaused = false
 
-  /** Bytes to write, in order, and their size; `writing` while the writer has a batch out. */
+  /** Bytes queued for writing or handed to the transport and not yet written, and their size. */
   outbox: Array<Uint8Array> = []
   outboxBytes = 0
-  writing = false
   readonly writeWake = new Gate(false)
   readonly writeSpace = new Gate(true)
   readonly flushed = new Gate(true)
@@ -282,15 +281,9 @@ class Driver {
     if (this.phase !== "closed") {
       if (Exit.isFailure(exit)) {
         this.finish(error({ reason: "Transport", message: "The transport failed.", cause: Cause.squash(exit.cause) }))
-      } else if (this.connection === undefined) {
-        const step = WSConnection.receive(this.conversation, null)
-        this.handshakeStep(step)
-        if (!this.isClosed()) {
-          const failure = closedError(ABNORMAL)
-          Deferred.unsafeDone(this.opened, Exit.fail(failure))
-          this.finish(failure)
-        }
       } else {
+        // The end completes a rejection body read until it (RFC 9112 §6.3).
+        if (this.connection === undefined) this.handshakeStep(WSConnection.receive(this.conversation, null))
         // RFC 6455 §7.1.5: the TCP connection closed with no closing handshake.
         this.finish(closedError(ABNORMAL))
       }
@@ -314,7 +307,6 @@ class Driver {
       // A server answers a bad request with the rejection the reducer suggests (400, 426, 431).
       const hint = step.error._tag === "RemoteProtocolError" ? step.error.eventHint : undefined
       if (hint !== undefined && this.role === ConnectionType.SERVER) this.sendHandshake(hint)
-      Deferred.unsafeDone(this.opened, Exit.fail(failure))
       this.finish(failure)
       return
     }
@@ -386,7 +378,6 @@ class Driver {
       headers,
       body: concat(body, size)
     })
-    Deferred.unsafeDone(this.opened, Exit.fail(failure))
     this.finish(failure)
   }
 
@@ -464,6 +455,7 @@ class Driver {
     if (this.transportClosed) {
       this.stepped.length = 0
       this.outboxBytes -= size
+      if (this.inFlight === 0) this.flushed.open()
       return
     }
     this.handOver(this.stepped.splice(0), size)
@@ -491,14 +483,12 @@ class Driver {
       return undefined
     }
     this.outbox = []
-    this.writing = true
     if (chunks.length === 1 || this.outboxBytes > MERGE_LIMIT) return chunks
     return [concat(chunks, this.outboxBytes)]
   }
 
   written(batch: ReadonlyArray<Uint8Array>): void {
     for (const chunk of batch) this.outboxBytes -= chunk.length
-    this.writing = false
     if (this.outboxBytes <= this.settings.writeHighWaterMark) this.writeSpace.open()
     if (this.outbox.length === 0) this.flushed.open()
   }
@@ -511,23 +501,25 @@ class Driver {
     return undefined
   }
 
-  /** Sends a control frame the driver itself decided on; the state allows it. */
-  sendControl(event: Events.Event): void {
+  /** Sends an event on the connection: its bytes queued, or why the state or the codec refuse it. */
+  sendOnConnection(event: Events.Event): LocalProtocolError | undefined {
     const sent = Connection.send(this.connection!, event)
-    if (Either.isRight(sent)) {
-      this.connection = sent.right.state
-      this.enqueue(sent.right.bytes)
-    }
+    if (Either.isLeft(sent)) return sent.left
+    this.connection = sent.right.state
+    this.enqueue(sent.right.bytes)
+    return undefined
+  }
+
+  /** Sends a control frame the driver itself decided on (a pong, a close); the state allows it. */
+  sendControl(event: Events.Event): void {
+    this.sendOnConnection(event)
   }
 
   /** Encodes a message or a piece of one; the error if it cannot be sent. */
   sendData(event: Events.TextMessage | Events.BytesMessage): WebSocketError | undefined {
     if (this.phase !== "open") return this.notOpen()
-    const sent = Connection.send(this.connection!, event)
-    if (Either.isLeft(sent)) return localError(sent.left)
-    this.connection = sent.right.state
-    this.enqueue(sent.right.bytes)
-    return undefined
+    const refused = this.sendOnConnection(event)
+    return refused === undefined ? undefined : localError(refused)
   }
 
   notOpen(): WebSocketError {
@@ -539,10 +531,8 @@ class Driver {
   /** RFC 6455 §7.1.2: starts the closing handshake; messages that arrive meanwhile are dropped. */
   startClose(code: number, reason: string): WebSocketError | undefined {
     if (this.phase !== "open") return undefined
-    const sent = Connection.send(this.connection!, fast.closeConnection(code, reason))
-    if (Either.isLeft(sent)) return localError(sent.left)
-    this.connection = sent.right.state
-    this.enqueue(sent.right.bytes)
+    const refused = this.sendOnConnection(fast.closeConnection(code, reason))
+    if (refused !== undefined) return localError(refused)
     this.phase = "closing"
     this.resumeReading()
     return undefined
@@ -1053,7 +1043,6 @@ const awaitOpened = (driver: Driver) =>
       onSome: Effect.succeed,
       onNone: () => {
         const failure = timeoutError("HandshakeTimeout", driver.settings.handshakeTimeout)
-        Deferred.unsafeDone(driver.opened, Exit.fail(failure))
         driver.fail(failure, true)
         return Effect.fail(failure)
       }
