@@ -1036,11 +1036,11 @@ const run = (driver: Driver, socket: Socket.Socket, closeCode: number) =>
     yield* Scope.addFinalizer(scope, closeOnExit(driver, closeCode))
   })
 
-/** Waits for the handshake's outcome within the handshake timeout. */
-const awaitOpened = (driver: Driver) =>
-  awaitAtMost(Deferred.await(driver.opened), driver.settings.handshakeTimeout).pipe(
+/** `effect` within the handshake timeout; when it runs out, the connection is cut off. */
+const withinHandshake = <A, E, R>(driver: Driver, effect: Effect.Effect<A, E, R>) =>
+  awaitAtMost(effect, driver.settings.handshakeTimeout).pipe(
     Effect.flatMap(Option.match({
-      onSome: Effect.succeed,
+      onSome: (value) => Effect.succeed(value),
       onNone: () => {
         const failure = timeoutError("HandshakeTimeout", driver.settings.handshakeTimeout)
         driver.fail(failure, true)
@@ -1048,6 +1048,9 @@ const awaitOpened = (driver: Driver) =>
       }
     }))
   )
+
+/** Waits for the handshake's outcome within the handshake timeout. */
+const awaitOpened = (driver: Driver) => withinHandshake(driver, Deferred.await(driver.opened))
 
 const openConnection = (driver: Driver, opened: { request?: Events.Request; response?: Events.AcceptConnection }) =>
   Effect.gen(function*() {
@@ -1121,16 +1124,7 @@ export const acceptServer = <E, R>(
       const decision = yield* decide(opened.event)
       return [opened.event, decision] as const
     })
-    const [request, decision] = yield* awaitAtMost(handshake, driver.settings.handshakeTimeout).pipe(
-      Effect.flatMap(Option.match({
-        onSome: Effect.succeed,
-        onNone: () => {
-          const failure = timeoutError("HandshakeTimeout", driver.settings.handshakeTimeout)
-          driver.fail(failure, true)
-          return Effect.fail(failure)
-        }
-      }))
-    )
+    const [request, decision] = yield* withinHandshake(driver, handshake)
     // The client may have gone while the server was deciding.
     if (driver.endExit !== undefined && Exit.isFailure(driver.endExit)) return yield* Effect.asVoid(driver.endExit).pipe(Effect.as(Option.none()))
     if (decision._tag === "Reject") {
