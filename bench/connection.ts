@@ -3,7 +3,6 @@
  * wsproto-style class and the Effect service (one Effect per received chunk).
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import { CLIENT, SERVER } from "../src/ConnectionState.js"
 import * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
@@ -16,10 +15,10 @@ const CHUNK = 64 * 1024
 /** The bytes of a client's handshake request and of `count` masked messages, in 64 KiB chunks. */
 const conversation = (message: string | Uint8Array, count: number) => {
   const client = WSConnection.make({ connectionType: CLIENT, maskKey: () => new Uint8Array([1, 2, 3, 4]) })
-  const request = Either.getOrThrow(WSConnection.send(client, new Events.Request({ host: "localhost", target: "/" })))
+  const request = WSConnection.send(client, new Events.Request({ host: "localhost", target: "/" }))
   const encoder = Frame.encoder({ role: "client", maskKey: () => new Uint8Array([1, 2, 3, 4]) })
   const frames: Array<Uint8Array> = []
-  for (let i = 0; i < count; i++) frames.push(...Either.getOrThrow(Frame.encodeMessage(encoder, message)).bytes)
+  for (let i = 0; i < count; i++) frames.push(...Frame.encodeMessage(encoder, message).bytes)
   const wire = Buffer.concat(frames)
   const chunks: Array<Uint8Array> = []
   for (let i = 0; i < wire.length; i += CHUNK) chunks.push(wire.subarray(i, i + CHUNK))
@@ -31,7 +30,7 @@ const faces = (name: string, message: string | Uint8Array, count: number): Row =
   const accept = new Events.AcceptConnection()
   // The reducer's state is a value: one OPEN state serves every run.
   const received = WSConnection.receive(WSConnection.make({ connectionType: SERVER }), request)
-  const open = Either.getOrThrow(WSConnection.send(received.state, accept)).state
+  const open = WSConnection.send(received.state, accept).state
   return {
     name: `faces: server decoding ${name}, 64 KiB chunks`,
     bytes: count * (typeof message === "string" ? Buffer.byteLength(message) : message.length),

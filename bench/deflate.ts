@@ -5,7 +5,6 @@
  */
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import * as Either from "effect/Either"
 import * as Frame from "../src/Frame.js"
 import * as PerMessageDeflate from "../src/PerMessageDeflate.js"
 import type { Row } from "./harness.js"
@@ -52,7 +51,8 @@ const clientWire = (): Uint8Array => {
   let encoder = Frame.encoder({ role: "client", extensions: [PerMessageDeflate.make()] })
   const parts: Array<Uint8Array> = []
   for (const message of messages) {
-    const result = Either.getOrThrow(Frame.encodeMessage(encoder, message))
+    const result = Frame.encodeMessage(encoder, message)
+    if (result.error !== undefined) throw result.error
     encoder = result.state
     parts.push(...result.bytes)
   }
@@ -72,7 +72,8 @@ export const rows = (): ReadonlyArray<Row> => {
           run: () => {
             let encoder = Frame.encoder({ role: "server", extensions: [PerMessageDeflate.make()] })
             for (const message of messages) {
-              const result = Either.getOrThrow(Frame.encodeMessage(encoder, message))
+              const result = Frame.encodeMessage(encoder, message)
+              if (result.error !== undefined) throw result.error
               encoder = result.state
               sink += result.bytes.length
             }

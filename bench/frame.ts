@@ -2,7 +2,6 @@
  * Frame codec workloads: decoding and encoding against ws's Receiver and Sender.
  */
 import { isUtf8 } from "node:buffer"
-import * as Either from "effect/Either"
 import * as Frame from "../src/Frame.js"
 import type { Row } from "./harness.js"
 import * as Ws from "./ws.js"
@@ -19,7 +18,11 @@ const messagesOf = (make: (index: number) => string | Uint8Array, count: number)
 const wire = (messages: ReadonlyArray<string | Uint8Array>): Uint8Array => {
   const client = Frame.encoder({ role: "client", maskKey: fixedKey })
   const parts: Array<Uint8Array> = []
-  for (const message of messages) parts.push(...Either.getOrThrow(Frame.encodeMessage(client, message)).bytes)
+  for (const message of messages) {
+    const result = Frame.encodeMessage(client, message)
+    if (result.error !== undefined) throw result.error
+    parts.push(...result.bytes)
+  }
   return Buffer.concat(parts)
 }
 
@@ -170,9 +173,9 @@ const encodeRow = (name: string, role: Frame.Role, messages: ReadonlyArray<strin
           let state = Frame.encoder({ role })
           for (const message of messages) {
             const result = Frame.encodeMessage(state, message)
-            if (Either.isLeft(result)) throw result.left
-            state = result.right.state
-            sink += result.right.bytes.length
+            if (result.error !== undefined) throw result.error
+            state = result.state
+            sink += result.bytes.length
           }
         }
       },

@@ -1,7 +1,6 @@
 /**
  * Handshake workloads: a server parsing a browser-like upgrade request and accepting it.
  */
-import * as Either from "effect/Either"
 import { CLIENT, SERVER } from "../src/ConnectionState.js"
 import * as Events from "../src/Events.js"
 import { H11Handshake } from "../src/H11Handshake.js"
@@ -19,7 +18,10 @@ const browserRequest = (): Uint8Array => {
     subprotocols: ["chat", "superchat"],
     extraHeaders: [
       ["Origin", "https://chat.example.com"],
-      ["User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"],
+      [
+        "User-Agent",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
+      ],
       ["Accept-Encoding", "gzip, deflate, br"],
       ["Accept-Language", "en-US,en;q=0.9"],
       ["Cache-Control", "no-cache"],
@@ -27,7 +29,9 @@ const browserRequest = (): Uint8Array => {
       ["Cookie", "session=0123456789abcdef; theme=dark"]
     ]
   })
-  return Either.getOrThrow(Handshake.send(client, request)).bytes
+  const sent = Handshake.send(client, request)
+  if (sent.error !== undefined) throw sent.error
+  return sent.bytes[0]!
 }
 
 export const rows = (): ReadonlyArray<Row> => {
@@ -42,8 +46,9 @@ export const rows = (): ReadonlyArray<Row> => {
         name: "reducer (Handshake.receive + send)",
         run: () => {
           const received = Handshake.receive(Handshake.make({ connectionType: SERVER }), bytes)
-          const sent = Either.getOrThrow(Handshake.send(received.state, accept))
-          sink += sent.bytes.length
+          const sent = Handshake.send(received.state, accept)
+          if (sent.error !== undefined) throw sent.error
+          for (const chunk of sent.bytes) sink += chunk.length
         }
       },
       {

@@ -2,7 +2,6 @@
  * `npm run demo:frames`: the RFC 6455 §5.7 examples, encoded by effect-wsproto's frame codec and decoded
  * back, printed byte for byte.
  */
-import * as Either from "effect/Either"
 import * as Frame from "../src/Frame.js"
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ")
@@ -20,12 +19,13 @@ interface Example {
 /** Runs one encoding step after another, threading the state. */
 const steps = (
   encoder: Frame.EncoderState,
-  ...encodes: ReadonlyArray<(state: Frame.EncoderState) => Either.Either<Frame.Encoded, unknown>>
+  ...encodes: ReadonlyArray<(state: Frame.EncoderState) => Frame.Encoded>
 ) => {
   const out: Array<Uint8Array> = []
   let state = encoder
   for (const encode of encodes) {
-    const { bytes, state: next } = Either.getOrThrow(encode(state))
+    const { bytes, error, state: next } = encode(state)
+    if (error !== undefined) throw error
     out.push(join(bytes))
     state = next
   }

@@ -7,15 +7,14 @@
  *
  * @since 0.1.0
  */
-import * as Either from "effect/Either"
-import { ConnectionState, ConnectionType, stateName } from "./ConnectionState.js"
-import { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
+import type { ConnectionState, ConnectionType } from "./ConnectionState.js"
+import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
 import type { Extension } from "./Extensions.js"
-import * as Frame from "./Frame.js"
+import type * as Frame from "./Frame.js"
 import { concat, EMPTY } from "./internal/bytes.js"
+import * as internal from "./internal/connection.js"
 import { EventQueue } from "./internal/eventQueue.js"
-import * as fast from "./internal/events.js"
 
 /**
  * wsproto's `wsproto.connection` names, for ported code.
@@ -59,28 +58,42 @@ export interface State {
 }
 
 /**
- * What one step gives: the next state, the events, the bytes to write (the shape of every
- * reducer above the frame codec; `WSConnection` uses it with its own state).
+ * What one step gives, the shape of every reducer above the frame codec (`WSConnection` uses it
+ * with its own state): the next state, the events, the bytes to write, and `error` when the step
+ * failed. A failed step never throws: its `error` says why, its events are those the input
+ * completed before the failure, and its state is the one to go on from.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Step<S = State> {
+export interface Step<S = State, E = RemoteProtocolError | LocalProtocolError> {
   readonly state: S
   readonly events: ReadonlyArray<Events.Event>
   readonly bytes: ReadonlyArray<Uint8Array>
+  readonly error: E | undefined
 }
 
 /**
- * A receiving step: also the error if the peer broke the protocol (a `RemoteProtocolError` whose
- * `eventHint` is the `CloseConnection` to answer with) or if the connection was already closed
- * (a `LocalProtocolError`). Events before a violation are still given.
+ * A sending step: `error` is a `LocalProtocolError` when the state does not allow the event or
+ * the frame codec refuses it; the state is then unchanged and there are no bytes.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Sent<S = State> = Step<S, LocalProtocolError>
+
+/**
+ * A receiving step: `error` is a `RemoteProtocolError` if the peer broke the protocol (its
+ * `eventHint` is the `CloseConnection` to answer with) or a `LocalProtocolError` if the
+ * connection was already closed. Events before a violation are still given. A connection that
+ * failed receives nothing more: each later step gives the same violation again with `repeated`
+ * set, so a caller that reports violations reports each once.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Received<S = State> extends Step<S> {
-  readonly error: RemoteProtocolError | LocalProtocolError | undefined
+  readonly repeated: boolean
 }
 
 /**
@@ -89,30 +102,7 @@ export interface Received<S = State> extends Step<S> {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: ConnectionOptions): State => {
-  const role: Frame.Role = options.connectionType === ConnectionType.CLIENT ? "client" : "server"
-  const extensions = options.extensions ?? []
-  return {
-    connectionType: options.connectionType,
-    state: ConnectionState.OPEN,
-    decoder: Frame.decoder({
-      role,
-      extensions,
-      ...(options.maxFrameSize === undefined ? {} : { maxFrameSize: options.maxFrameSize }),
-      ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
-      ...(options.assembleMessages === undefined ? {} : { assembleMessages: options.assembleMessages }),
-      ...(options.unmaskInPlace === undefined ? {} : { unmaskInPlace: options.unmaskInPlace })
-    }),
-    encoder: Frame.encoder({
-      role,
-      extensions,
-      ...(options.fragmentSize === undefined ? {} : { fragmentSize: options.fragmentSize }),
-      ...(options.maskKey === undefined ? {} : { maskKey: options.maskKey })
-    })
-  }
-}
-
-type Sendable = Events.TextMessage | Events.BytesMessage | Events.Ping | Events.Pong | Events.CloseConnection
+export const make: (options: ConnectionOptions) => State = internal.make
 
 /**
  * RFC 6455 §7: which events may be sent in which state. Data and control frames only while OPEN;
@@ -121,76 +111,25 @@ type Sendable = Events.TextMessage | Events.BytesMessage | Events.Ping | Events.
  * @since 0.1.0
  * @category state machine
  */
-export const allowedToSend: Readonly<Record<ConnectionState, ReadonlyArray<Events.Event["_tag"]>>> = {
-  [ConnectionState.CONNECTING]: [],
-  [ConnectionState.OPEN]: ["TextMessage", "BytesMessage", "Ping", "Pong", "CloseConnection"],
-  [ConnectionState.REMOTE_CLOSING]: ["CloseConnection"],
-  [ConnectionState.LOCAL_CLOSING]: [],
-  [ConnectionState.CLOSED]: [],
-  [ConnectionState.REJECTING]: []
-}
-
-/** RFC 6455 §7.1.2–§7.1.4: sending a close moves OPEN to LOCAL_CLOSING and REMOTE_CLOSING to CLOSED. */
-const afterSendingClose: Partial<Record<ConnectionState, ConnectionState>> = {
-  [ConnectionState.OPEN]: ConnectionState.LOCAL_CLOSING,
-  [ConnectionState.REMOTE_CLOSING]: ConnectionState.CLOSED
-}
-
-/** Receiving a close moves OPEN to REMOTE_CLOSING and LOCAL_CLOSING to CLOSED. */
-const afterReceivingClose: Partial<Record<ConnectionState, ConnectionState>> = {
-  [ConnectionState.OPEN]: ConnectionState.REMOTE_CLOSING,
-  [ConnectionState.LOCAL_CLOSING]: ConnectionState.CLOSED
-}
+export const allowedToSend: Readonly<Record<ConnectionState, ReadonlyArray<Events.Event["_tag"]>>> =
+  internal.allowedToSend
 
 /**
  * Sends an event: the bytes to write, or a `LocalProtocolError` when the state does not allow it
- * (the table `allowedToSend`) or the frame codec refuses it.
+ * (the table `allowedToSend`; `Closed` once CLOSED, `InvalidState` otherwise) or the frame codec
+ * refuses it (`InvalidEvent`).
  *
  * @since 0.1.0
  * @category reducers
  */
-export const send = (s: State, event: Events.Event): Either.Either<Step, LocalProtocolError> => {
-  if (!allowedToSend[s.state].includes(event._tag)) {
-    return Either.left(
-      new LocalProtocolError({ message: `Event ${event._tag} cannot be sent in state ${stateName(s.state)}.` })
-    )
-  }
-  const e = event as Sendable
-  const encoded = e._tag === "TextMessage" || e._tag === "BytesMessage"
-    ? Frame.encodeMessage(s.encoder, e.data, e.messageFinished)
-    : e._tag === "Ping"
-    ? Frame.encodePing(s.encoder, e.payload)
-    : e._tag === "Pong"
-    ? Frame.encodePong(s.encoder, e.payload)
-    : Frame.encodeClose(s.encoder, e.code, e.reason)
-  if (Either.isLeft(encoded)) return Either.left(encoded.left)
-  const state = e._tag === "CloseConnection" ? afterSendingClose[s.state]! : s.state
-  return Either.right({ state: { ...s, state, encoder: encoded.right.state }, events: [], bytes: encoded.right.bytes })
-}
-
-const toEvent = (frame: Frame.Frame): Events.Event => {
-  switch (frame._tag) {
-    case "Text":
-      return fast.textMessage(frame.data, frame.frameFinished, frame.messageFinished)
-    case "Binary":
-      return fast.bytesMessage(frame.data, frame.frameFinished, frame.messageFinished)
-    case "Ping":
-      return fast.ping(frame.payload)
-    case "Pong":
-      return fast.pong(frame.payload)
-    case "Close":
-      return fast.closeConnection(frame.code, frame.reason)
-  }
-}
-
-const NO_BYTES: ReadonlyArray<Uint8Array> = []
+export const send: (s: State, event: Events.Event) => Sent = internal.send
 
 /**
  * Receives bytes, or `null` when the transport ended.
  *
  * - OPEN and LOCAL_CLOSING: frames become events; a close moves to REMOTE_CLOSING or CLOSED.
  * - REMOTE_CLOSING: bytes are dropped (the peer has said it sends nothing more).
- * - CLOSED: a `LocalProtocolError`.
+ * - CLOSED: a `LocalProtocolError` (`Closed`).
  * - `null` before CLOSED: a `CloseConnection` with 1006 (abnormal closure, RFC 6455 §7.1.5) and
  *   CLOSED; in CLOSED a `LocalProtocolError`.
  *
@@ -200,48 +139,29 @@ const NO_BYTES: ReadonlyArray<Uint8Array> = []
  * @since 0.1.0
  * @category reducers
  */
-export const receive = (s: State, data: Uint8Array | null): Received => {
-  if (s.state === ConnectionState.CLOSED) {
-    return { state: s, events: [], bytes: NO_BYTES, error: new LocalProtocolError({ message: "Connection already closed." }) }
-  }
-  if (data === null) {
-    return {
-      state: { ...s, state: ConnectionState.CLOSED },
-      events: [fast.closeConnection(Frame.CloseReason.ABNORMAL_CLOSURE, "")],
-      bytes: NO_BYTES,
-      error: undefined
-    }
-  }
-  if (s.state === ConnectionState.REMOTE_CLOSING) return { state: s, events: [], bytes: NO_BYTES, error: undefined }
-  const decoded = Frame.decode(s.decoder, data)
-  const events: Array<Events.Event> = []
-  let state: ConnectionState = s.state
-  for (const frame of decoded.frames) {
-    events.push(toEvent(frame))
-    if (frame._tag === "Close") state = afterReceivingClose[state] ?? state
-  }
-  const error = decoded.error === undefined ? undefined : withHint(decoded.error)
-  return { state: { ...s, state, decoder: decoded.state }, events, bytes: NO_BYTES, error }
-}
-
-const withHint = (error: RemoteProtocolError): RemoteProtocolError =>
-  error.eventHint === undefined
-    ? new RemoteProtocolError({
-      message: error.message,
-      closeCode: error.closeCode,
-      eventHint: fast.closeConnection(error.closeCode, error.message)
-    })
-    : error
+export const receive: (s: State, data: Uint8Array | null) => Received = internal.receive
 
 /**
- * How the wsproto-style classes report a frame-level violation, as wsproto does: the close to
- * answer with, as an event.
+ * One buffer of a step's bytes, as wsproto's `send` returns them.
  *
- * @since 0.1.0
- * @category classes
+ * @internal
  */
-export const frameErrorEvent = (error: RemoteProtocolError): Events.Event =>
-  error.eventHint ?? fast.closeConnection(error.closeCode, error.message)
+export const joined = (bytes: ReadonlyArray<Uint8Array>): Uint8Array =>
+  bytes.length === 1 ? bytes[0]! : concat(bytes, bytes.reduce((n, b) => n + b.length, 0))
+
+/**
+ * How the wsproto-style classes report a step: a local error or a failed handshake is thrown; a
+ * frame-level violation, as in wsproto, is an event: the `CloseConnection` to answer with, queued
+ * once (the connection then receives nothing more).
+ *
+ * @internal
+ */
+export const report = (pending: EventQueue, step: Received<unknown>, handshakeFailed: boolean): void => {
+  const error = step.error
+  if (error !== undefined && (error._tag === "LocalProtocolError" || handshakeFailed)) throw error
+  pending.push(step.events)
+  if (error !== undefined && !step.repeated) pending.push([error.eventHint!])
+}
 
 /**
  * wsproto's `Connection`: the reducer's state with wsproto's methods. `send` throws
@@ -271,21 +191,16 @@ export class Connection {
   }
 
   send(event: Events.Event): Uint8Array {
-    const result = send(this.#state, event)
-    if (Either.isLeft(result)) throw result.left
-    this.#state = result.right.state
-    const bytes = result.right.bytes
-    return bytes.length === 1 ? bytes[0]! : concat(bytes, bytes.reduce((n, b) => n + b.length, 0))
+    const sent = send(this.#state, event)
+    if (sent.error !== undefined) throw sent.error
+    this.#state = sent.state
+    return joined(sent.bytes)
   }
 
   receiveData(data: Uint8Array | null): void {
-    const result = receive(this.#state, data)
-    if (result.error instanceof LocalProtocolError) throw result.error
-    const reported = Frame.decoderError(this.#state.decoder) !== undefined
-    this.#state = result.state
-    this.#pending.push(result.events)
-    // The violation is reported once; the failed decoder then takes nothing more.
-    if (result.error !== undefined && !reported) this.#pending.push([frameErrorEvent(result.error)])
+    const received = receive(this.#state, data)
+    report(this.#pending, received, false)
+    this.#state = received.state
   }
 
   events(): Generator<Events.Event, void, undefined> {

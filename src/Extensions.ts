@@ -15,7 +15,6 @@
  */
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type { Opcode, Role } from "./Frame.js"
-import { isToken, splitOutsideQuotes } from "./internal/http11.js"
 
 /**
  * A received frame header as the inbound header hook sees it. `rsv` holds RSV1, RSV2 and RSV3 as
@@ -47,6 +46,18 @@ export interface OutboundFrame {
 }
 
 /**
+ * What a hook returns: the extension's next state and the hook's value, or the error to fail the
+ * connection with (the convention of every step in this library: a failure is a value in
+ * `error`, never a throw).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type HookResult<S, A, E> =
+  | { readonly state: S; readonly value: A; readonly error?: undefined }
+  | { readonly error: E }
+
+/**
  * The framing hooks of one extension. Every hook is optional; a missing hook leaves frames as they
  * are and claims no reserved bit.
  *
@@ -59,32 +70,28 @@ export interface Extension<S = any> extends Negotiation {
   /** The state for a new connection in the given role. */
   readonly init: (role: Role) => S
   /**
-   * Called for every received frame header, control frames too. Returns the RSV bits this
+   * Called for every received frame header, control frames too. Its value is the RSV bits this
    * extension accounts for (any set bit that no extension claims is a protocol error, RFC 6455
-   * §5.2), or an error to fail the connection with.
+   * §5.2); its error fails the connection.
    */
-  readonly inboundHeader?: (state: S, header: InboundHeader) => readonly [S, number] | RemoteProtocolError
+  readonly inboundHeader?: (state: S, header: InboundHeader) => HookResult<S, number, RemoteProtocolError>
   /**
    * Transforms each piece of a received payload, after unmasking. `budget` is how many more bytes
    * the message may grow by (the decoder's `maxMessageSize`): an extension that produces more
-   * (a decompressor) fails with 1009 before it allocates them.
+   * (a decompressor) fails with `MessageTooBig` before it allocates them.
    */
-  readonly inboundPayload?: (
-    state: S,
-    data: Uint8Array,
-    budget: number
-  ) => readonly [S, Uint8Array] | RemoteProtocolError
+  readonly inboundPayload?: (state: S, data: Uint8Array, budget: number) => HookResult<S, Uint8Array, RemoteProtocolError>
   /**
-   * Called when a received frame's payload is complete; bytes it returns are appended to the
+   * Called when a received frame's payload is complete; bytes in its value are appended to the
    * frame's last piece. `fin` is the frame's FIN bit.
    */
   readonly inboundComplete?: (
     state: S,
     fin: boolean,
     budget: number
-  ) => readonly [S, Uint8Array | undefined] | RemoteProtocolError
+  ) => HookResult<S, Uint8Array | undefined, RemoteProtocolError>
   /** Transforms every frame before it is sent, control frames too, and may set RSV bits. */
-  readonly outbound?: (state: S, frame: OutboundFrame) => readonly [S, OutboundFrame] | LocalProtocolError
+  readonly outbound?: (state: S, frame: OutboundFrame) => HookResult<S, OutboundFrame, LocalProtocolError>
 }
 
 /**
@@ -111,6 +118,17 @@ export interface Accepted {
 }
 
 /**
+ * What a client's `finalize` returns: the agreed extension, or why the server's answer is
+ * unacceptable.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Finalized =
+  | { readonly extension: Extension; readonly error?: undefined }
+  | { readonly error: string }
+
+/**
  * The negotiation hooks of an extension (RFC 6455 §9.1), beside its framing hooks. An extension
  * without `offer` is never offered by a client; without `accept` it declines every offer; without
  * `finalize` a client takes the server's answer as it is.
@@ -124,7 +142,7 @@ export interface Negotiation {
   /** Server: one offer's parameters; the agreed extension and answer, or `undefined` to decline. */
   readonly accept?: (parameters: ReadonlyArray<Parameter>) => Accepted | undefined
   /** Client: the server's answer; the agreed extension, or why the answer is unacceptable. */
-  readonly finalize?: (parameters: ReadonlyArray<Parameter>) => Extension | string
+  readonly finalize?: (parameters: ReadonlyArray<Parameter>) => Finalized
 }
 
 /**
@@ -138,109 +156,62 @@ export interface Element {
   readonly parameters: ReadonlyArray<Parameter>
 }
 
-const unquote = (value: string): string | undefined => {
-  if (!value.startsWith("\"")) return value
-  if (value.length < 2 || !value.endsWith("\"")) return undefined
-  return value.slice(1, -1).replace(/\\(.)/g, "$1")
-}
-
 /**
- * Parses one extension element, `name; param; param=value; param="value"`; `undefined` when it
- * does not follow RFC 6455 §9.1 (quoted values must be tokens once unquoted).
+ * A server's side of the negotiation: the agreed extensions, the elements of the answer, in its
+ * order, and the `Sec-WebSocket-Extensions` value to answer with (`undefined` when nothing was
+ * agreed).
  *
- * @since 0.1.0
- * @category parsing
+ * @since 0.3.0
+ * @category models
  */
-export const parseElement = (element: string): Element | undefined => {
-  const [name, ...rest] = splitOutsideQuotes(element, ";").map((part) => part.trim())
-  if (name === undefined || !isToken(name)) return undefined
-  const parameters: Array<Parameter> = []
-  for (const part of rest) {
-    const equals = part.indexOf("=")
-    const key = (equals < 0 ? part : part.slice(0, equals)).trim()
-    if (!isToken(key)) return undefined
-    if (equals < 0) {
-      parameters.push({ name: key, value: undefined })
-      continue
-    }
-    const value = unquote(part.slice(equals + 1).trim())
-    if (value === undefined || !isToken(value)) return undefined
-    parameters.push({ name: key, value })
-  }
-  return { name, parameters }
-}
-
-/**
- * Writes an extension element: `name; param; param=value`.
- *
- * @since 0.1.0
- * @category parsing
- */
-export const formatElement = (name: string, parameters: ReadonlyArray<Parameter>): string =>
-  [name, ...parameters.map((p) => (p.value === undefined ? p.name : `${p.name}=${p.value}`))].join("; ")
-
-/**
- * A server's side of the negotiation (RFC 6455 §9.1): goes through the offers in order and takes,
- * for each supported extension, the first offer it accepts; malformed offers are declined.
- * Returns the agreed extensions, the elements of the answer, in its order, and the
- * `Sec-WebSocket-Extensions` value to answer with (`undefined` when nothing was agreed).
- *
- * @since 0.1.0
- * @category negotiation
- */
-export const serverNegotiate = (
-  offers: ReadonlyArray<string>,
-  supported: ReadonlyArray<Extension>
-): {
+export interface ServerNegotiation {
   readonly extensions: ReadonlyArray<Extension>
   readonly answer: ReadonlyArray<Element>
   readonly header: string | undefined
-} => {
-  const agreed: Array<Extension> = []
-  const answer: Array<Element> = []
-  const done = new Set<Extension>()
-  for (const offer of offers) {
-    const element = parseElement(offer)
-    if (element === undefined) continue
-    const extension = supported.find((e) => e.name === element.name && !done.has(e))
-    if (extension?.accept === undefined) continue
-    const accepted = extension.accept(element.parameters)
-    if (accepted === undefined) continue
-    done.add(extension)
-    agreed.push(accepted.extension)
-    answer.push({ name: element.name, parameters: accepted.parameters })
-  }
-  return {
-    extensions: agreed,
-    answer,
-    header: answer.length === 0 ? undefined : answer.map((e) => formatElement(e.name, e.parameters)).join(", ")
-  }
 }
 
 /**
- * A client's side of the negotiation: every element the server answered with must name an
- * extension the client offered, at most once, with parameters its `finalize` takes. Returns the
- * agreed extensions in the order of the answer, or why the answer is unacceptable.
+ * A client's side of the negotiation: the agreed extensions in the order of the answer, or why
+ * the answer is unacceptable.
  *
- * @since 0.1.0
- * @category negotiation
+ * @since 0.3.0
+ * @category models
  */
-export const clientNegotiate = (
-  answer: ReadonlyArray<string>,
-  offered: ReadonlyArray<Extension>
-): ReadonlyArray<Extension> | string => {
-  const agreed: Array<Extension> = []
-  const used = new Set<string>()
-  for (const text of answer) {
-    const element = parseElement(text)
-    if (element === undefined) return `malformed extension ${JSON.stringify(text)}`
-    const extension = offered.find((e) => e.name === element.name)
-    if (extension === undefined) return `unrecognized extension ${element.name}`
-    if (used.has(element.name)) return `extension ${element.name} accepted twice`
-    used.add(element.name)
-    const finalized = extension.finalize === undefined ? extension : extension.finalize(element.parameters)
-    if (typeof finalized === "string") return `extension ${element.name}: ${finalized}`
-    agreed.push(finalized)
-  }
-  return agreed
-}
+export type ClientNegotiation =
+  | { readonly extensions: ReadonlyArray<Extension>; readonly error?: undefined }
+  | { readonly error: string }
+
+export {
+  /**
+   * A client's side of the negotiation: every element the server answered with must name an
+   * extension the client offered, at most once, with parameters its `finalize` takes.
+   *
+   * @since 0.1.0
+   * @category negotiation
+   */
+  clientNegotiate,
+  /**
+   * Writes an extension element: `name; param; param=value`.
+   *
+   * @since 0.1.0
+   * @category parsing
+   */
+  formatElement,
+  /**
+   * Parses one extension element, `name; param; param=value; param="value"`; `undefined` when it
+   * does not follow RFC 6455 §9.1 (quoted values must be tokens once unquoted).
+   *
+   * @since 0.1.0
+   * @category parsing
+   */
+  parseElement,
+  /**
+   * A server's side of the negotiation (RFC 6455 §9.1): goes through the offers in order and
+   * takes, for each supported extension, the first offer it accepts; malformed offers are
+   * declined.
+   *
+   * @since 0.1.0
+   * @category negotiation
+   */
+  serverNegotiate
+} from "./internal/extensions.js"

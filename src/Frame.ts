@@ -14,10 +14,8 @@
  *
  * @since 0.1.0
  */
-import type * as Either from "effect/Either"
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type { Extension } from "./Extensions.js"
-import * as closeCode from "./internal/closeCode.js"
 import * as decoderInternal from "./internal/frameDecoder.js"
 import * as encoderInternal from "./internal/frameEncoder.js"
 
@@ -30,104 +28,72 @@ import * as encoderInternal from "./internal/frameEncoder.js"
  */
 export type Role = "client" | "server"
 
-/**
- * Frame opcodes (RFC 6455 §5.2, §11.8).
- *
- * @since 0.1.0
- * @category models
- */
-export const Opcode = {
-  CONTINUATION: 0x0,
-  TEXT: 0x1,
-  BINARY: 0x2,
-  CLOSE: 0x8,
-  PING: 0x9,
-  PONG: 0xa
-} as const
+export {
+  /**
+   * The close status codes of RFC 6455 §7.4.1 and §11.7, named as in wsproto.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  CloseReason,
+  /**
+   * Whether a close code only reports a situation locally and is never sent (RFC 6455 §7.4.1):
+   * 1005, 1006 and 1015.
+   *
+   * @since 0.1.0
+   * @category predicates
+   */
+  isLocalOnlyCloseCode,
+  /**
+   * Whether a close code may appear in a close frame, sent or received (RFC 6455 §7.4).
+   *
+   * @since 0.1.0
+   * @category predicates
+   */
+  isValidCloseCode
+} from "./internal/closeCode.js"
 
-/**
- * @since 0.1.0
- * @category models
- */
-export type Opcode = (typeof Opcode)[keyof typeof Opcode]
-
-/**
- * Whether an opcode is a control opcode (close, ping, pong): RFC 6455 §5.5.
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isControl = (opcode: number): boolean => (opcode & 0x8) !== 0
-
-/**
- * The reserved bits of byte 0 of a frame header, as the codec and the extension hooks number
- * them: RSV1 is 4, RSV2 is 2, RSV3 is 1 (RFC 6455 §5.2).
- *
- * @since 0.1.0
- * @category models
- */
-export const RSV1 = 0b100
-
-/**
- * @since 0.1.0
- * @category models
- */
-export const RSV2 = 0b010
-
-/**
- * @since 0.1.0
- * @category models
- */
-export const RSV3 = 0b001
-
-/**
- * Close status codes (RFC 6455 §7.4.1 and the IANA registry of §11.7), named as in wsproto.
- *
- * @since 0.1.0
- * @category models
- */
-export const CloseReason = {
-  NORMAL_CLOSURE: 1000,
-  GOING_AWAY: 1001,
-  PROTOCOL_ERROR: 1002,
-  UNSUPPORTED_DATA: 1003,
-  NO_STATUS_RCVD: 1005,
-  ABNORMAL_CLOSURE: 1006,
-  INVALID_FRAME_PAYLOAD_DATA: 1007,
-  POLICY_VIOLATION: 1008,
-  MESSAGE_TOO_BIG: 1009,
-  MANDATORY_EXT: 1010,
-  INTERNAL_ERROR: 1011,
-  SERVICE_RESTART: 1012,
-  TRY_AGAIN_LATER: 1013,
-  BAD_GATEWAY: 1014,
-  TLS_HANDSHAKE_FAILED: 1015
-} as const
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason]
-
-/**
- * Whether a close code may appear in a close frame, sent or received: 1000–1003, 1007–1014 and
- * 3000–4999. Codes below 1000, 1004, the local-only 1005, 1006 and 1015 (RFC 6455 §7.4.1),
- * 1016–2999 (reserved for the protocol, §7.4.2) and 5000 and above are invalid on the wire.
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isValidCloseCode: (code: number) => boolean = closeCode.isValidCloseCode
-
-/**
- * Whether a close code only reports a situation locally and is never sent (RFC 6455 §7.4.1):
- * 1005 (no status code), 1006 (abnormal closure), 1015 (TLS handshake failure).
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isLocalOnlyCloseCode: (code: number) => boolean = closeCode.isLocalOnlyCloseCode
+export {
+  /**
+   * The default `maxFrameSize` and `maxMessageSize`: 16 MiB.
+   *
+   * @since 0.1.0
+   * @category constants
+   */
+  DEFAULT_MAX_SIZE,
+  /**
+   * Whether an opcode is a control opcode (close, ping, pong): RFC 6455 §5.5.
+   *
+   * @since 0.1.0
+   * @category predicates
+   */
+  isControl,
+  /**
+   * Frame opcodes (RFC 6455 §5.2, §11.8).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Opcode,
+  /**
+   * The reserved bits of byte 0 of a frame header as the codec and the extension hooks number
+   * them: RSV1 is 4, RSV2 is 2, RSV3 is 1 (RFC 6455 §5.2).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RSV1,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  RSV2,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  RSV3
+} from "./internal/frameHeader.js"
 
 /**
  * A piece of a text message. In streaming mode pieces are surfaced as bytes arrive, each holding
@@ -197,14 +163,6 @@ export interface PongFrame {
 export type Frame = TextFrame | BinaryFrame | CloseFrame | PingFrame | PongFrame
 
 /**
- * The default `maxFrameSize` and `maxMessageSize`: 16 MiB.
- *
- * @since 0.1.0
- * @category constants
- */
-export const DEFAULT_MAX_SIZE = 16 * 1024 * 1024
-
-/**
  * @since 0.1.0
  * @category models
  */
@@ -233,13 +191,28 @@ export interface DecoderOptions {
 }
 
 /**
- * The decoder's state: an immutable value. Without extensions (or with extensions whose states are
- * values) a state can be stepped any number of times; see `Extensions` for linear states.
+ * @since 0.3.0
+ * @category type ids
+ */
+export const DecoderTypeId: unique symbol = decoderInternal.TypeId
+
+/**
+ * @since 0.3.0
+ * @category type ids
+ */
+export type DecoderTypeId = typeof DecoderTypeId
+
+/**
+ * The decoder's state: an opaque, immutable value, read through `decoderError` and `isIdle`.
+ * Without extensions (or with extensions whose states are values) a state can be stepped any
+ * number of times; see `Extensions` for linear states.
  *
  * @since 0.1.0
  * @category models
  */
-export type DecoderState = Readonly<decoderInternal.DecoderState>
+export interface DecoderState {
+  readonly [DecoderTypeId]: DecoderTypeId
+}
 
 /**
  * One decoding step: the next state, the frames surfaced from the chunk in order, and the error
@@ -324,17 +297,32 @@ export interface EncoderOptions {
 }
 
 /**
- * The encoder's state: the options, the type of a message left unfinished, and the extensions'
- * states.
+ * @since 0.3.0
+ * @category type ids
+ */
+export const EncoderTypeId: unique symbol = encoderInternal.TypeId
+
+/**
+ * @since 0.3.0
+ * @category type ids
+ */
+export type EncoderTypeId = typeof EncoderTypeId
+
+/**
+ * The encoder's state, opaque: the options, the type of a message left unfinished, and the
+ * extensions' states.
  *
  * @since 0.1.0
  * @category models
  */
-export type EncoderState = Readonly<encoderInternal.EncoderState>
+export interface EncoderState {
+  readonly [EncoderTypeId]: EncoderTypeId
+}
 
 /**
- * One encoding step: the next state and the bytes to write, in order. Large server payloads are
- * not copied: the header and the caller's payload come as separate chunks.
+ * One encoding step: the next state and the bytes to write, in order, or the error if the input
+ * may not be sent (the state is then the one given and there are no bytes). Large server payloads
+ * are not copied: the header and the caller's payload come as separate chunks.
  *
  * @since 0.1.0
  * @category models
@@ -342,6 +330,7 @@ export type EncoderState = Readonly<encoderInternal.EncoderState>
 export interface Encoded {
   readonly state: EncoderState
   readonly bytes: ReadonlyArray<Uint8Array>
+  readonly error: LocalProtocolError | undefined
 }
 
 /**
@@ -355,7 +344,7 @@ export const encoder: (options: EncoderOptions) => EncoderState = encoderInterna
 /**
  * Encodes a data message or a piece of one: a string is sent as text (UTF-8), bytes as binary.
  * With `fin` false the message stays open and later pieces go out as continuation frames; a piece
- * of the other type before the message is finished is a `LocalProtocolError`.
+ * of the other type before the message is finished is a `LocalProtocolError` (`InvalidState`).
  *
  * @since 0.1.0
  * @category encoding
@@ -364,7 +353,7 @@ export const encodeMessage: (
   state: EncoderState,
   data: string | Uint8Array,
   fin?: boolean
-) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodeMessage
+) => Encoded = encoderInternal.encodeMessage
 
 /**
  * Encodes a ping (RFC 6455 §5.5.2); a payload over 125 bytes is a `LocalProtocolError`.
@@ -375,7 +364,7 @@ export const encodeMessage: (
 export const encodePing: (
   state: EncoderState,
   payload?: Uint8Array
-) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodePing
+) => Encoded = encoderInternal.encodePing
 
 /**
  * Encodes a pong (RFC 6455 §5.5.3); a payload over 125 bytes is a `LocalProtocolError`.
@@ -386,7 +375,7 @@ export const encodePing: (
 export const encodePong: (
   state: EncoderState,
   payload?: Uint8Array
-) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodePong
+) => Encoded = encoderInternal.encodePong
 
 /**
  * Encodes a close frame (RFC 6455 §5.5.1). Without a code, or with 1005, the payload is empty and
@@ -400,4 +389,4 @@ export const encodeClose: (
   state: EncoderState,
   code?: number,
   reason?: string
-) => Either.Either<Encoded, LocalProtocolError> = encoderInternal.encodeClose
+) => Encoded = encoderInternal.encodeClose

@@ -3,11 +3,11 @@
  *
  * @since 0.1.0
  */
-import * as Either from "effect/Either"
 import { Connection } from "./Connection.js"
 import { ConnectionState, ConnectionType, stateName } from "./ConnectionState.js"
 import type * as Events from "./Events.js"
 import * as Handshake from "./Handshake.js"
+import { concat } from "./internal/bytes.js"
 import { EventQueue } from "./internal/eventQueue.js"
 
 /**
@@ -29,7 +29,7 @@ export class H11Handshake {
 
   /** The current state: CONNECTING, OPEN, REJECTING or CLOSED. */
   get state(): ConnectionState {
-    return this.#state.state
+    return Handshake.state(this.#state)
   }
 
   /**
@@ -37,17 +37,18 @@ export class H11Handshake {
    * the handshake; `undefined` until the state is OPEN.
    */
   get connection(): Connection | undefined {
-    if (this.#connection === undefined && this.#state.state === ConnectionState.OPEN) {
-      this.#connection = new Connection(this.#state.config.connectionType, this.#state.extensions, this.#state.trailing)
+    const s = this.#state
+    if (this.#connection === undefined && Handshake.state(s) === ConnectionState.OPEN) {
+      this.#connection = new Connection(Handshake.connectionType(s), Handshake.extensions(s), Handshake.trailingData(s))
     }
     return this.#connection
   }
 
   send(event: Events.Event): Uint8Array {
-    const result = Handshake.send(this.#state, event)
-    if (Either.isLeft(result)) throw result.left
-    this.#state = result.right.state
-    return result.right.bytes
+    const sent = Handshake.send(this.#state, event)
+    if (sent.error !== undefined) throw sent.error
+    this.#state = sent.state
+    return concat(sent.bytes, sent.bytes.reduce((length, chunk) => length + chunk.length, 0))
   }
 
   receiveData(data: Uint8Array | null): void {
@@ -55,9 +56,7 @@ export class H11Handshake {
   }
 
   initiateUpgradeConnection(headers: Events.Headers, path: string): void {
-    const result = Handshake.initiateUpgradeConnection(this.#state, headers, path)
-    if (Either.isLeft(result)) throw result.left
-    this.#apply(result.right)
+    this.#apply(Handshake.initiateUpgradeConnection(this.#state, headers, path))
   }
 
   events(): Generator<Events.Event, void, undefined> {
@@ -65,15 +64,14 @@ export class H11Handshake {
   }
 
   toString(): string {
-    return `H11Handshake(client=${this.#state.config.connectionType === ConnectionType.CLIENT}, state=${
-      stateName(this.#state.state)
+    return `H11Handshake(client=${Handshake.connectionType(this.#state) === ConnectionType.CLIENT}, state=${
+      stateName(Handshake.state(this.#state))
     })`
   }
 
-  #apply(received: Handshake.Received): void {
-    if (received.error !== undefined) throw received.error
-    this.#state = received.state
-    this.#pending.push(received.events)
+  #apply(step: Handshake.Step<unknown>): void {
+    if (step.error !== undefined) throw step.error
+    this.#state = step.state
+    this.#pending.push(step.events)
   }
 }
-

@@ -2,18 +2,20 @@
  * The opening handshake (RFC 6455 §4) over HTTP/1.1, client and server, as a pure reducer
  * (wsproto's `H11Handshake` class over it is in `H11Handshake`).
  *
- * The reducer: `send(state, event)` gives the bytes to write (or a `LocalProtocolError`),
- * `receive(state, bytes | null)` gives the events the bytes complete (or a `RemoteProtocolError`
- * whose `eventHint` is the rejection a server should answer with). Once the state is OPEN it holds
- * what the connection starts with: the agreed extensions and subprotocol, and the bytes that came
- * after the handshake (the first frames).
+ * Every step returns a `Step`: the next state, the events, the bytes to write, and the error if
+ * there is one. `send(state, event)` gives the bytes (or a `LocalProtocolError`),
+ * `receive(state, bytes | null)` gives the events the bytes complete (or a `RemoteProtocolError`;
+ * a server's carries the `statusCode` and, as `eventHint`, the rejection to answer with). Once
+ * the state is OPEN, `extensions`, `subprotocol` and `trailingData` give what the connection
+ * starts with: the agreed extensions and subprotocol, and the bytes after the handshake (the
+ * first frames).
  *
  * @since 0.1.0
  */
-import type * as Either from "effect/Either"
-import type { ConnectionType } from "./ConnectionState.js"
+import type { ConnectionState, ConnectionType } from "./ConnectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
+import type { Extension } from "./Extensions.js"
 import * as internal from "./internal/handshake.js"
 
 /**
@@ -31,36 +33,58 @@ export interface HandshakeOptions {
 }
 
 /**
- * The handshake's state, an immutable value.
- *
- * @since 0.1.0
- * @category models
+ * @since 0.3.0
+ * @category type ids
  */
-export type HandshakeState = internal.HandshakeState
+export const TypeId: unique symbol = internal.TypeId
 
 /**
- * The result of sending an event: the next state and the bytes to write.
+ * @since 0.3.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The handshake's state: an opaque, immutable value, read through `state`, `connectionType`,
+ * `extensions`, `subprotocol` and `trailingData`. A state can be stepped any number of times.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Sent {
-  readonly state: HandshakeState
-  readonly bytes: Uint8Array
+export interface HandshakeState {
+  readonly [TypeId]: TypeId
 }
 
 /**
- * The result of receiving bytes: the next state, the events, and the error if the peer broke the
- * protocol (the state is then the one before the failing input).
+ * One step: the next state, the events completed, the bytes to write, and the error if the step
+ * failed (the state is then one the caller may go on from, and nothing was written).
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category models
  */
-export interface Received {
+export interface Step<E> {
   readonly state: HandshakeState
   readonly events: ReadonlyArray<Events.Event>
-  readonly error: RemoteProtocolError | undefined
+  readonly bytes: ReadonlyArray<Uint8Array>
+  readonly error: E | undefined
 }
+
+/**
+ * The result of sending an event: the bytes to write, or a `LocalProtocolError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Sent = Step<LocalProtocolError>
+
+/**
+ * The result of receiving bytes: the events, or a `RemoteProtocolError` if the peer broke the
+ * protocol.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Received = Step<RemoteProtocolError>
 
 /**
  * A handshake in its initial state, CONNECTING.
@@ -73,14 +97,14 @@ export const make: (options: HandshakeOptions) => HandshakeState = internal.make
 /**
  * Sends an event: a client sends `Request`; a server sends `AcceptConnection`, or
  * `RejectConnection` and then `RejectData`. Anything else, or anything out of turn, is a
- * `LocalProtocolError` naming the event and the state; so is a header name or value with CR, LF,
- * NUL or another control character.
+ * `LocalProtocolError` (reason `InvalidState`) naming the event and the state; an event whose
+ * content cannot be sent (a header name or value with CR, LF, NUL or another control character,
+ * a subprotocol the client did not offer) is one with reason `InvalidEvent`.
  *
  * @since 0.1.0
  * @category reducers
  */
-export const send: (state: HandshakeState, event: Events.Event) => Either.Either<Sent, LocalProtocolError> =
-  internal.send
+export const send: (state: HandshakeState, event: Events.Event) => Sent = internal.send
 
 /**
  * Receives bytes from the peer, or `null` when the transport ended.
@@ -93,7 +117,8 @@ export const receive: (state: HandshakeState, data: Uint8Array | null) => Receiv
 /**
  * Starts a server handshake from a request an HTTP server already parsed (for example in Node's
  * `http` `'upgrade'` event): as if `GET path HTTP/1.1` with these headers had been received.
- * A client gets a `LocalProtocolError`.
+ * A client, a server that already received a request, or headers that cannot be written give a
+ * `LocalProtocolError`; a request that fails the handshake a `RemoteProtocolError`.
  *
  * @since 0.1.0
  * @category reducers
@@ -102,7 +127,48 @@ export const initiateUpgradeConnection: (
   state: HandshakeState,
   headers: Events.Headers,
   path: string
-) => Either.Either<Received, LocalProtocolError> = internal.initiateUpgradeConnection
+) => Step<LocalProtocolError | RemoteProtocolError> = internal.initiateUpgradeConnection
+
+/**
+ * Where the handshake stands: CONNECTING, OPEN, REJECTING or CLOSED.
+ *
+ * @since 0.3.0
+ * @category accessors
+ */
+export const state: (state: HandshakeState) => ConnectionState = internal.state
+
+/**
+ * Whether this end is the client or the server.
+ *
+ * @since 0.3.0
+ * @category accessors
+ */
+export const connectionType: (state: HandshakeState) => ConnectionType = internal.connectionType
+
+/**
+ * The extensions agreed on, in negotiation order, once OPEN (empty before).
+ *
+ * @since 0.3.0
+ * @category accessors
+ */
+export const extensions: (state: HandshakeState) => ReadonlyArray<Extension> = internal.extensions
+
+/**
+ * The subprotocol agreed on, once OPEN.
+ *
+ * @since 0.3.0
+ * @category accessors
+ */
+export const subprotocol: (state: HandshakeState) => string | undefined = internal.subprotocol
+
+/**
+ * The bytes received after the handshake's last head: the connection's first frames. A server
+ * holds them from its request on (a client may send frames before the 101 arrives).
+ *
+ * @since 0.3.0
+ * @category accessors
+ */
+export const trailingData: (state: HandshakeState) => Uint8Array = internal.trailingData
 
 /**
  * `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2): base64 of the SHA-1 of the

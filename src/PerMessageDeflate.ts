@@ -18,10 +18,12 @@
  * @since 0.1.0
  */
 import * as pako from "pako"
-import { RemoteProtocolError } from "./Errors.js"
-import type { Accepted, Extension, InboundHeader, OutboundFrame, Parameter } from "./Extensions.js"
+import type { RemoteProtocolError } from "./Errors.js"
+import type { Accepted, Extension, Finalized, HookResult, InboundHeader, OutboundFrame, Parameter } from "./Extensions.js"
 import type { Role } from "./Frame.js"
-import { concat } from "./internal/bytes.js"
+import { concat, EMPTY } from "./internal/bytes.js"
+import { local, violation } from "./internal/errors.js"
+import { isControl, Opcode, RSV1 } from "./internal/frameHeader.js"
 
 /**
  * The extension token.
@@ -75,7 +77,6 @@ export interface Agreed {
   readonly clientMaxWindowBits: number
 }
 
-const RSV1 = 0b100
 const Z_NO_FLUSH = 0
 const Z_SYNC_FLUSH = 2
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, removed from each message. */
@@ -104,17 +105,27 @@ class State {
   constructor(readonly role: Role, readonly agreed: Agreed, readonly options: PerMessageDeflateOptions) {}
 }
 
-const bombed = Symbol("over budget")
+type Inbound<A> = HookResult<State, A, RemoteProtocolError>
 
-const remote = (message: string, closeCode: number) => new RemoteProtocolError({ message, closeCode })
+/**
+ * pako's zlib stream, which its types leave out. Emptying its input from `onData` ends
+ * `Inflate#push` after at most one more call of zlib's inflate, which without input only writes
+ * out what its bit buffer still holds.
+ */
+interface Stream {
+  avail_in: number
+}
 
-/** Inflates `data`, failing once the output would pass `budget` bytes. */
-const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | RemoteProtocolError => {
+const streamOf = (inflater: pako.Inflate): Stream => (inflater as unknown as { readonly strm: Stream }).strm
+
+/** Inflates `data`, stopping and failing once the output passes `budget` bytes. */
+const inflate = (state: State, data: Uint8Array, budget: number): Inbound<Uint8Array> => {
   const peer = state.role === "client" ? state.agreed.serverMaxWindowBits : state.agreed.clientMaxWindowBits
   const inflater = state.inflater ??= new pako.Inflate({ raw: true, windowBits: Math.max(9, peer), chunkSize: OUTPUT_CHUNK })
   const out: Array<Uint8Array> = []
   let size = 0
   let ended = false
+  let over = false
   inflater.onEnd = (status) => {
     // pako's own handler records errors in `err`; a stream that ended either way is done.
     pako.Inflate.prototype.onEnd.call(inflater, status)
@@ -123,26 +134,28 @@ const inflate = (state: State, data: Uint8Array, budget: number): Uint8Array | R
   inflater.onData = (chunk) => {
     const bytes = chunk as Uint8Array
     size += bytes.length
-    if (size > budget) throw bombed
-    out.push(bytes)
+    if (over || size <= budget) {
+      if (!over) out.push(bytes)
+      return
+    }
+    over = true
+    streamOf(inflater).avail_in = 0
   }
-  try {
-    inflater.push(data, Z_SYNC_FLUSH)
-  } catch (error) {
+  inflater.push(data, Z_SYNC_FLUSH)
+  if (over) {
     state.inflater = undefined
-    if (error === bombed) return remote(`Decompressed message exceeds the limit`, 1009)
-    throw error
+    return { error: violation("MessageTooBig", `Decompressed message exceeds the limit of ${budget} more bytes`) }
   }
   if (inflater.err !== 0) {
     state.inflater = undefined
-    return remote(`Invalid compressed data: ${inflater.msg}`, 1007)
+    return { error: violation("InvalidPayload", `Invalid compressed data: ${inflater.msg}`) }
   }
   // A block with BFINAL ended the stream: the next message starts a new one.
   if (ended) {
     state.inflater = undefined
     state.inboundEnded = true
   }
-  return concat(out, size)
+  return { state, value: concat(out, size) }
 }
 
 const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
@@ -171,61 +184,61 @@ const deflate = (state: State, data: Uint8Array, fin: boolean): Uint8Array => {
 
 // The framing hooks (RFC 7692 §6, §7.2): shared by every connection, all they need is in the state.
 
-const inboundHeader = (state: State, header: InboundHeader): readonly [State, number] | RemoteProtocolError => {
+const misplacedRsv1 = (frame: string): Inbound<number> => ({
+  error: violation("ProtocolViolation", `RSV1 set on a ${frame} frame`)
+})
+
+const inboundHeader = (state: State, header: InboundHeader): Inbound<number> => {
   const rsv1 = (header.rsv & RSV1) !== 0
-  state.inboundControl = header.opcode >= 0x8
+  state.inboundControl = isControl(header.opcode)
   // RFC 7692 §6: RSV1 marks the first frame of a compressed message, never a control frame
   // or a continuation; control frames between fragments leave the message's state alone.
-  if (state.inboundControl) return rsv1 ? remote("RSV1 set on a control frame", 1002) : [state, 0]
-  if (header.opcode === 0x0) return rsv1 ? remote("RSV1 set on a continuation frame", 1002) : [state, RSV1]
+  if (state.inboundControl) return rsv1 ? misplacedRsv1("control") : { state, value: 0 }
+  if (header.opcode === Opcode.CONTINUATION) return rsv1 ? misplacedRsv1("continuation") : { state, value: RSV1 }
   state.inboundCompressed = rsv1
   state.inboundBytes = 0
   state.inboundEnded = false
-  return [state, RSV1]
+  return { state, value: RSV1 }
 }
 
-const inboundPayload = (state: State, data: Uint8Array, budget: number): readonly [State, Uint8Array] | RemoteProtocolError => {
-  if (state.inboundControl || !state.inboundCompressed || data.length === 0) return [state, data]
-  if (state.inboundEnded) return [state, new Uint8Array(0)]
+const inboundPayload = (state: State, data: Uint8Array, budget: number): Inbound<Uint8Array> => {
+  if (state.inboundControl || !state.inboundCompressed || data.length === 0) return { state, value: data }
+  if (state.inboundEnded) return { state, value: EMPTY }
   state.inboundBytes += data.length
-  const inflated = inflate(state, data, budget)
-  return inflated instanceof RemoteProtocolError ? inflated : [state, inflated]
+  return inflate(state, data, budget)
 }
 
-const inboundComplete = (
-  state: State,
-  fin: boolean,
-  budget: number
-): readonly [State, Uint8Array | undefined] | RemoteProtocolError => {
-  if (state.inboundControl || !fin || !state.inboundCompressed) return [state, undefined]
+const inboundComplete = (state: State, fin: boolean, budget: number): Inbound<Uint8Array | undefined> => {
+  if (state.inboundControl || !fin || !state.inboundCompressed) return { state, value: undefined }
   state.inboundCompressed = false
   // A message compressed to nothing at all (not even §7.2.3.6's single 00 byte) is empty, and a
   // stream that ended with BFINAL takes no tail: either would leave a decompressor inside a block.
-  if (state.inboundBytes === 0 || state.inboundEnded) return [state, undefined]
+  if (state.inboundBytes === 0 || state.inboundEnded) return { state, value: undefined }
   // RFC 7692 §7.2.2: append the empty block the sender removed, then flush.
   const inflated = inflate(state, TAIL, budget)
-  if (inflated instanceof RemoteProtocolError) return inflated
+  if (inflated.error !== undefined) return inflated
   const agreed = state.agreed
   if (state.role === "client" ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover) {
     state.inflater = undefined
   }
-  return [state, inflated]
+  return inflated
 }
 
-const outbound = (state: State, frame: OutboundFrame): readonly [State, OutboundFrame] => {
-  if (frame.opcode >= 0x8) return [state, frame]
-  if (frame.opcode !== 0x0) {
+const outbound = (state: State, frame: OutboundFrame): HookResult<State, OutboundFrame, never> => {
+  if (isControl(frame.opcode)) return { state, value: frame }
+  if (frame.opcode !== Opcode.CONTINUATION) {
     // The threshold applies to whole messages; a message sent in parts is compressed.
     const length = frame.messageLength ?? (frame.fin ? frame.payload.length : Infinity)
     state.outboundCompressed = length >= (state.options.threshold ?? 0)
   }
-  if (!state.outboundCompressed) return [state, frame]
+  if (!state.outboundCompressed) return { state, value: frame }
   const payload = deflate(state, frame.payload, frame.fin)
   const agreed = state.agreed
   if (frame.fin && (state.role === "client" ? agreed.clientNoContextTakeover : agreed.serverNoContextTakeover)) {
     state.deflater = undefined
   }
-  return [state, { ...frame, rsv: frame.opcode === 0x0 ? frame.rsv : frame.rsv | RSV1, payload }]
+  const rsv = frame.opcode === Opcode.CONTINUATION ? frame.rsv : frame.rsv | RSV1
+  return { state, value: { ...frame, rsv, payload } }
 }
 
 /**
@@ -248,10 +261,12 @@ const negotiated = (agreed: Agreed, options: PerMessageDeflateOptions): Negotiat
   outbound
 })
 
-/** Reads a negotiation's parameters; a string says what is wrong with them. */
-const readParameters = (
-  parameters: ReadonlyArray<Parameter>
-): Map<string, string | undefined> | string => {
+/** A negotiation's parameters by name, or what is wrong with them. */
+type Read =
+  | { readonly parameters: ReadonlyMap<string, string | undefined>; readonly error?: undefined }
+  | { readonly error: string }
+
+const readParameters = (parameters: ReadonlyArray<Parameter>): Read => {
   const known = new Set([
     "server_no_context_takeover",
     "client_no_context_takeover",
@@ -260,33 +275,35 @@ const readParameters = (
   ])
   const seen = new Map<string, string | undefined>()
   for (const { name, value } of parameters) {
-    if (!known.has(name)) return `unknown parameter ${name}`
-    if (seen.has(name)) return `duplicate parameter ${name}`
-    if (name.endsWith("context_takeover") && value !== undefined) return `${name} takes no value`
+    if (!known.has(name)) return { error: `unknown parameter ${name}` }
+    if (seen.has(name)) return { error: `duplicate parameter ${name}` }
+    if (name.endsWith("context_takeover") && value !== undefined) return { error: `${name} takes no value` }
     if (name.endsWith("window_bits") && value !== undefined && !BITS.test(value)) {
-      return `${name} must be 8 to 15, got ${value}`
+      return { error: `${name} must be 8 to 15, got ${value}` }
     }
     seen.set(name, value)
   }
-  return seen
+  return { parameters: seen }
 }
 
 const bits = (value: string | undefined, fallback: number) => (value === undefined ? fallback : Number(value))
 
+/** Throws a `LocalProtocolError` (`InvalidOption`) for an option out of its range. */
 const checkOptions = (options: PerMessageDeflateOptions): void => {
   const { clientMaxWindowBits, serverMaxWindowBits, threshold, level, memLevel } = options
+  const invalid = (message: string) => local("InvalidOption", message)
   if (serverMaxWindowBits !== undefined && !(isBits(serverMaxWindowBits) && serverMaxWindowBits >= 9)) {
-    throw new RangeError(`serverMaxWindowBits must be 9 to 15, got ${serverMaxWindowBits}`)
+    throw invalid(`serverMaxWindowBits must be 9 to 15, got ${serverMaxWindowBits}`)
   }
   if (typeof clientMaxWindowBits === "number" && !(isBits(clientMaxWindowBits) && clientMaxWindowBits >= 9)) {
-    throw new RangeError(`clientMaxWindowBits must be 9 to 15, got ${clientMaxWindowBits}`)
+    throw invalid(`clientMaxWindowBits must be 9 to 15 (or true), got ${clientMaxWindowBits}`)
   }
-  if (threshold !== undefined && !(threshold >= 0)) throw new RangeError(`threshold must be at least 0`)
+  if (threshold !== undefined && !(threshold >= 0)) throw invalid(`threshold must be at least 0, got ${threshold}`)
   if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
-    throw new RangeError(`level must be 0 to 9, got ${level}`)
+    throw invalid(`level must be 0 to 9, got ${level}`)
   }
   if (memLevel !== undefined && !(Number.isInteger(memLevel) && memLevel >= 1 && memLevel <= 9)) {
-    throw new RangeError(`memLevel must be 1 to 9, got ${memLevel}`)
+    throw invalid(`memLevel must be 1 to 9, got ${memLevel}`)
   }
 }
 
@@ -330,8 +347,9 @@ const negotiation = (options: PerMessageDeflateOptions): Pick<Extension, "offer"
   },
   // RFC 7692 §7.1: the server takes an offer it can satisfy, or declines it.
   accept: (offered): Accepted | undefined => {
-    const read = readParameters(offered)
-    if (typeof read === "string") return undefined
+    const parsed = readParameters(offered)
+    if (parsed.error !== undefined) return undefined
+    const read = parsed.parameters
     const serverNoContextTakeover = read.has("server_no_context_takeover") || (options.serverNoContextTakeover ?? false)
     const clientNoContextTakeover = read.has("client_no_context_takeover") || (options.clientNoContextTakeover ?? false)
     // §7.1.2.1: the server compresses with at most the window the client allows (a value is required).
@@ -364,33 +382,34 @@ const negotiation = (options: PerMessageDeflateOptions): Pick<Extension, "offer"
     }
   },
   // RFC 7692 §7.1: the client checks the server's answer against its offer.
-  finalize: (answered) => {
-    const read = readParameters(answered)
-    if (typeof read === "string") return read
+  finalize: (answered): Finalized => {
+    const parsed = readParameters(answered)
+    if (parsed.error !== undefined) return parsed
+    const read = parsed.parameters
     const offeredServerBits = options.serverMaxWindowBits
     const answeredServerBits = read.get("server_max_window_bits")
     if (read.has("server_max_window_bits")) {
-      if (answeredServerBits === undefined) return "server_max_window_bits needs a value in an answer"
+      if (answeredServerBits === undefined) return { error: "server_max_window_bits needs a value in an answer" }
       if (offeredServerBits !== undefined && Number(answeredServerBits) > offeredServerBits) {
-        return `server_max_window_bits=${answeredServerBits} is larger than offered (${offeredServerBits})`
+        return { error: `server_max_window_bits=${answeredServerBits} is larger than offered (${offeredServerBits})` }
       }
     }
     const offeredClient = options.clientMaxWindowBits ?? true
     let clientMaxWindowBits = typeof offeredClient === "number" ? offeredClient : 15
     if (read.has("client_max_window_bits")) {
       const value = read.get("client_max_window_bits")
-      if (offeredClient === false) return "client_max_window_bits answered but not offered"
-      if (value === undefined) return "client_max_window_bits needs a value in an answer"
+      if (offeredClient === false) return { error: "client_max_window_bits answered but not offered" }
+      if (value === undefined) return { error: "client_max_window_bits needs a value in an answer" }
       if (typeof offeredClient === "number" && Number(value) > offeredClient) {
-        return `client_max_window_bits=${value} is larger than offered (${offeredClient})`
+        return { error: `client_max_window_bits=${value} is larger than offered (${offeredClient})` }
       }
-      if (Number(value) < 9) return "cannot compress with an 8-bit window (zlib uses 9)"
+      if (Number(value) < 9) return { error: "cannot compress with an 8-bit window (zlib uses 9)" }
       clientMaxWindowBits = Number(value)
     }
     if (options.serverNoContextTakeover && !read.has("server_no_context_takeover")) {
-      return "server_no_context_takeover was requested but not answered"
+      return { error: "server_no_context_takeover was requested but not answered" }
     }
-    return negotiated(
+    const extension = negotiated(
       {
         serverNoContextTakeover: read.has("server_no_context_takeover"),
         clientNoContextTakeover: read.has("client_no_context_takeover") || (options.clientNoContextTakeover ?? false),
@@ -399,5 +418,6 @@ const negotiation = (options: PerMessageDeflateOptions): Pick<Extension, "offer"
       },
       options
     )
+    return { extension }
   }
 })

@@ -7,17 +7,16 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Connection from "./Connection.js"
-import { ConnectionState, ConnectionType } from "./ConnectionState.js"
-import { type LocalProtocolError, RemoteProtocolError } from "./Errors.js"
+import { type ConnectionState, ConnectionType } from "./ConnectionState.js"
+import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
-import * as Handshake from "./Handshake.js"
-import { concat } from "./internal/bytes.js"
-import * as Frame from "./Frame.js"
+import type * as Handshake from "./Handshake.js"
+import { withEvents } from "./internal/errors.js"
 import { EventQueue } from "./internal/eventQueue.js"
+import * as internal from "./internal/wsConnection.js"
 
 /**
  * Options of both phases: the handshake's limits and nonce, the connection's limits and framing.
@@ -56,11 +55,7 @@ export type Received = Connection.Received<State>
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: WSConnectionOptions): State => ({
-  options,
-  handshake: Handshake.make(options),
-  connection: undefined
-})
+export const make: (options: WSConnectionOptions) => State = internal.make
 
 /**
  * The state: the handshake's until the connection exists, then the connection's.
@@ -68,47 +63,16 @@ export const make = (options: WSConnectionOptions): State => ({
  * @since 0.1.0
  * @category getters
  */
-export const connectionState = (s: State): ConnectionState => s.connection?.state ?? s.handshake.state
-
-/** Once the handshake is OPEN: the connection, fed the bytes that followed the handshake. */
-const open = (s: State, handshake: Handshake.HandshakeState, events: ReadonlyArray<Events.Event>, bytes: ReadonlyArray<Uint8Array>): Received => {
-  if (handshake.state !== ConnectionState.OPEN) {
-    return { state: { ...s, handshake }, events, bytes, error: undefined }
-  }
-  const connection = Connection.make({
-    ...s.options,
-    connectionType: s.options.connectionType,
-    extensions: handshake.extensions
-  })
-  if (handshake.trailing.length === 0) {
-    return { state: { ...s, handshake, connection }, events, bytes, error: undefined }
-  }
-  const first = Connection.receive(connection, handshake.trailing)
-  return {
-    state: { ...s, handshake, connection: first.state },
-    events: [...events, ...first.events],
-    bytes,
-    error: first.error
-  }
-}
+export const connectionState: (s: State) => ConnectionState = internal.connectionState
 
 /**
- * Sends an event: to the handshake until it is OPEN, then to the connection.
+ * Sends an event: to the handshake until it is OPEN, then to the connection. A refused event
+ * gives its `LocalProtocolError` in `error`, the state unchanged.
  *
  * @since 0.1.0
  * @category reducers
  */
-export const send = (s: State, event: Events.Event): Either.Either<Received, LocalProtocolError> => {
-  if (s.connection !== undefined) {
-    return Either.map(Connection.send(s.connection, event), (step) => ({
-      state: { ...s, connection: step.state },
-      events: step.events,
-      bytes: step.bytes,
-      error: undefined
-    }))
-  }
-  return Either.map(Handshake.send(s.handshake, event), (sent) => open(s, sent.state, [], [sent.bytes]))
-}
+export const send: (s: State, event: Events.Event) => Received = internal.send
 
 /**
  * Receives bytes, or `null` when the transport ended: the handshake's events, then the
@@ -117,15 +81,7 @@ export const send = (s: State, event: Events.Event): Either.Either<Received, Loc
  * @since 0.1.0
  * @category reducers
  */
-export const receive = (s: State, data: Uint8Array | null): Received => {
-  if (s.connection !== undefined) {
-    const step = Connection.receive(s.connection, data)
-    return { ...step, state: { ...s, connection: step.state } }
-  }
-  const received = Handshake.receive(s.handshake, data)
-  if (received.error !== undefined) return { state: s, events: [], bytes: [], error: received.error }
-  return open(s, received.state, received.events, [])
-}
+export const receive: (s: State, data: Uint8Array | null) => Received = internal.receive
 
 /**
  * A server conversation started from a request an HTTP server already parsed.
@@ -133,15 +89,8 @@ export const receive = (s: State, data: Uint8Array | null): Received => {
  * @since 0.1.0
  * @category reducers
  */
-export const initiateUpgradeConnection = (
-  s: State,
-  headers: Events.Headers,
-  path: string
-): Either.Either<Received, LocalProtocolError> =>
-  Either.map(Handshake.initiateUpgradeConnection(s.handshake, headers, path), (received) =>
-    received.error !== undefined
-      ? { state: s, events: [], bytes: [], error: received.error }
-      : open(s, received.state, received.events, []))
+export const initiateUpgradeConnection: (s: State, headers: Events.Headers, path: string) => Received =
+  internal.initiateUpgradeConnection
 
 /**
  * wsproto's `WSConnection`: the reducer's state with wsproto's methods. `send` and
@@ -165,11 +114,9 @@ export class WSConnection {
   }
 
   send(event: Events.Event): Uint8Array {
-    const result = send(this.#state, event)
-    if (Either.isLeft(result)) throw result.left
-    this.#apply(result.right)
-    const bytes = result.right.bytes
-    return bytes.length === 1 ? bytes[0]! : concat(bytes, bytes.reduce((n, b) => n + b.length, 0))
+    const sent = send(this.#state, event)
+    this.#apply(sent)
+    return Connection.joined(sent.bytes)
   }
 
   receiveData(data: Uint8Array | null): void {
@@ -177,9 +124,7 @@ export class WSConnection {
   }
 
   initiateUpgradeConnection(headers: Events.Headers, path: string): void {
-    const result = initiateUpgradeConnection(this.#state, headers, path)
-    if (Either.isLeft(result)) throw result.left
-    this.#apply(result.right)
+    this.#apply(initiateUpgradeConnection(this.#state, headers, path))
   }
 
   events(): Generator<Events.Event, void, undefined> {
@@ -187,17 +132,9 @@ export class WSConnection {
   }
 
   #apply(received: Received): void {
-    const error = received.error
     // A failed handshake or a closed connection throws; a frame violation is an event.
-    if (error !== undefined && (error._tag === "LocalProtocolError" || received.state.connection === undefined)) {
-      throw error
-    }
-    const connection = this.#state.connection
-    const reported = connection !== undefined && Frame.decoderError(connection.decoder) !== undefined
+    Connection.report(this.#pending, received, received.state.connection === undefined)
     this.#state = received.state
-    this.#pending.push(received.events)
-    // The violation is reported once; the failed decoder then takes nothing more.
-    if (error !== undefined && !reported) this.#pending.push([Connection.frameErrorEvent(error)])
   }
 }
 
@@ -236,21 +173,18 @@ export class Service extends Context.Tag("effect-wsproto/WSConnection/Service")<
   readonly state: Effect.Effect<ConnectionState>
 }>() {}
 
-const sentOf = ({ bytes, error, events }: Received): Sent =>
-  error?._tag === "RemoteProtocolError" ? { bytes, events, error } : { bytes, events }
+const sentOf = ({ bytes, error, events }: Received): Effect.Effect<Sent, LocalProtocolError> =>
+  error === undefined
+    ? Effect.succeed({ bytes, events })
+    : error._tag === "LocalProtocolError"
+    ? Effect.fail(error)
+    : Effect.succeed({ bytes, events, error })
 
-const outcome = (received: Received): Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError> => {
+const eventsOf = (received: Received): Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError> => {
   const error = received.error
   if (error === undefined) return Effect.succeed(received.events)
   if (error._tag === "LocalProtocolError" || received.events.length === 0) return Effect.fail(error)
-  return Effect.fail(
-    new RemoteProtocolError({
-      message: error.message,
-      closeCode: error.closeCode,
-      events: received.events,
-      ...(error.eventHint === undefined ? {} : { eventHint: error.eventHint })
-    })
-  )
+  return Effect.fail(withEvents(error, received.events))
 }
 
 /**
@@ -261,26 +195,17 @@ const outcome = (received: Received): Effect.Effect<ReadonlyArray<Events.Event>,
  */
 export const makeService = (options: WSConnectionOptions): Effect.Effect<Service["Type"]> =>
   Effect.map(Ref.make(make(options)), (ref) => {
-    // Steps the state and picks the Effect to run, atomically. A failed step keeps the state it
-    // started from, except after a frame violation: the decoder has failed for good then.
-    const apply = (received: Received, before: State) => {
-      const keep = received.error === undefined || received.state.connection !== undefined
-      return [outcome(received), keep ? received.state : before] as const
-    }
+    // Steps the state and picks the Effect to run, atomically. A failed step's state is the one to
+    // go on from (the reducers keep the state before a refused input).
+    const step = <A, E>(reduce: (s: State) => Received, outcome: (received: Received) => Effect.Effect<A, E>) =>
+      Effect.flatten(Ref.modify(ref, (s) => {
+        const received = reduce(s)
+        return [outcome(received), received.state] as const
+      }))
     return Service.of({
-      send: (event) =>
-        Effect.flatten(Ref.modify(ref, (s): readonly [Effect.Effect<Sent, LocalProtocolError>, State] => {
-          const result = send(s, event)
-          return Either.isLeft(result)
-            ? [Effect.fail(result.left), s]
-            : [Effect.succeed(sentOf(result.right)), result.right.state]
-        })),
-      receive: (data) => Effect.flatten(Ref.modify(ref, (s) => apply(receive(s, data), s))),
-      initiateUpgradeConnection: (headers, path) =>
-        Effect.flatten(Ref.modify(ref, (s): ReturnType<typeof apply> => {
-          const result = initiateUpgradeConnection(s, headers, path)
-          return Either.isLeft(result) ? [Effect.fail(result.left), s] : apply(result.right, s)
-        })),
+      send: (event) => step((s) => send(s, event), sentOf),
+      receive: (data) => step((s) => receive(s, data), eventsOf),
+      initiateUpgradeConnection: (headers, path) => step((s) => initiateUpgradeConnection(s, headers, path), eventsOf),
       state: Effect.map(Ref.get(ref), connectionState)
     })
   })

@@ -5,7 +5,6 @@
  * hand), the table of what may be sent in every state, what receiving does in every state, and the
  * bytes the class writes. Where this port deliberately differs from wsproto the test says so.
  */
-import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
 import * as Connection from "../src/Connection.js"
@@ -19,8 +18,8 @@ import {
   closePayload,
   concatAll,
   concatBytes,
-  expectLeft,
-  expectRight,
+  expectError,
+  expectOk,
   fixedKey,
   hex,
   latin1,
@@ -86,6 +85,9 @@ const throwsLocal = (f: () => unknown): LocalProtocolError => {
   throw new Error("expected a LocalProtocolError to be thrown")
 }
 
+/** What receiving in CLOSED says (wsproto's text, with what to do). */
+const ALREADY_CLOSED = "Connection already closed: nothing more can be received (stop reading once the state is CLOSED)."
+
 const refusal = (kind: string, state: ConnectionState): string => `Event ${kind} cannot be sent in state ${NAMES[state]}.`
 
 /** The state names as wsproto prints them, written out rather than computed. */
@@ -140,7 +142,7 @@ describe("wsproto's connection cases (spec §7.1)", () => {
       expect(receiver.state).toBe(CLOSED)
       expect(plainOf(sender)).toEqual([close(code, reason)])
       expect(sender.state).toBe(CLOSED)
-      expect(throwsLocal(() => sender.receiveData(utf8("foobar"))).message).toBe("Connection already closed.")
+      expect(throwsLocal(() => sender.receiveData(utf8("foobar"))).message).toBe(ALREADY_CLOSED)
     })
 
     it("C6: a ping is received as a ping, and its response as the matching pong", () => {
@@ -204,17 +206,17 @@ describe("wsproto's connection cases (spec §7.1)", () => {
       "Event Request cannot be sent in state ConnectionState.OPEN."
     )
     const result = Connection.send(reducer(CLIENT), new Events.Request({ host: "wsproto", target: "/" }))
-    expect(expectLeft(result)).toBeInstanceOf(LocalProtocolError)
+    expect(expectError(result)).toBeInstanceOf(LocalProtocolError)
   })
 
   it("C11: receiving in CLOSED is a LocalProtocolError", () => {
     const client = connection(CLIENT)
     client.receiveData(null)
     drain(client)
-    expect(throwsLocal(() => client.receiveData(utf8("something"))).message).toBe("Connection already closed.")
+    expect(throwsLocal(() => client.receiveData(utf8("something"))).message).toBe(ALREADY_CLOSED)
     const received = Connection.receive(expectClosed(reducer(CLIENT)), utf8("something"))
     expect(received.error).toBeInstanceOf(LocalProtocolError)
-    expect(received.error?.message).toBe("Connection already closed.")
+    expect(received.error?.message).toBe(ALREADY_CLOSED)
     expect(received.events).toEqual([])
   })
 })
@@ -293,7 +295,7 @@ const runReducer = (type: ConnectionType, steps: ReadonlyArray<Step>): Connectio
   let s = reducer(type)
   for (const step of steps) {
     if ("send" in step) {
-      s = expectRight(Connection.send(s, step.send)).state
+      s = expectOk(Connection.send(s, step.send)).state
     } else {
       const received = Connection.receive(s, step.receive)
       if (received.error instanceof LocalProtocolError) throw received.error
@@ -338,14 +340,14 @@ describe("the send table: every state by every event kind (spec §3.4)", () => {
       const c = runClass(type, steps)
       expect(c.state).toBe(state)
       if (next === undefined) {
-        const error = expectLeft(result)
+        const error = expectError(result)
         expect(error).toBeInstanceOf(LocalProtocolError)
         expect(error.message).toBe(refusal(kind, state))
         expect(throwsLocal(() => c.send(sample.event())).message).toBe(refusal(kind, state))
         expect(c.state).toBe(state)
         expect(drain(c)).toEqual([])
       } else {
-        const step = expectRight(result)
+        const step = expectOk(result)
         expect(step.state.state).toBe(next)
         expect(step.events).toEqual([])
         const [opcode, payload] = sample.frame!
@@ -371,7 +373,7 @@ describe("the send table: every state by every event kind (spec §3.4)", () => {
     (state) => {
       const s: Connection.State = { ...reducer(SERVER), state }
       for (const kind of KINDS) {
-        const error = expectLeft(Connection.send(s, SAMPLES[kind].event()))
+        const error = expectError(Connection.send(s, SAMPLES[kind].event()))
         expect(error).toBeInstanceOf(LocalProtocolError)
         expect(error.message).toBe(refusal(kind, state))
       }
@@ -490,7 +492,7 @@ const wsOptions = (type: ConnectionType): WSConnection.WSConnectionOptions => ({
 const runWsReducer = (type: ConnectionType, steps: ReadonlyArray<Step>): WSConnection.State => {
   let s = WSConnection.make(wsOptions(type))
   for (const step of steps) {
-    const received = "send" in step ? expectRight(WSConnection.send(s, step.send)) : WSConnection.receive(s, step.receive)
+    const received = "send" in step ? expectOk(WSConnection.send(s, step.send)) : WSConnection.receive(s, step.receive)
     if (received.error !== undefined) throw received.error
     s = received.state
   }
@@ -519,7 +521,7 @@ describe("the send table through WSConnection, in every state a conversation pas
     const result = WSConnection.send(before, event)
     const next = allowed[kind]
     if (next === undefined) {
-      const error = expectLeft(result)
+      const error = expectError(result)
       expect(error).toBeInstanceOf(LocalProtocolError)
       const thrown = throwsLocal(() => ws.send(SAMPLES[kind].event()))
       expect(thrown.message).toBe(error.message)
@@ -532,7 +534,7 @@ describe("the send table through WSConnection, in every state a conversation pas
       }
       expect(ws.state).toBe(state)
     } else {
-      const step = expectRight(result)
+      const step = expectOk(result)
       expect(step.error).toBeUndefined()
       expect(WSConnection.connectionState(step.state)).toBe(next)
       const bytes = concatAll(step.bytes)
@@ -591,7 +593,7 @@ describe("receiving, state by state (spec §3.4, §3.5, §5.13)", () => {
     })
 
     it("LOCAL_CLOSING: data and control frames still surface; the peer's close moves to CLOSED", () => {
-      const s = expectRight(Connection.send(reducer(type), new Events.CloseConnection({ code: 1000 }))).state
+      const s = expectOk(Connection.send(reducer(type), new Events.CloseConnection({ code: 1000 }))).state
       const input = concatBytes(frame(1, utf8("late")), frame(9, utf8("p")), frame(8, closePayload(1000)))
       const received = Connection.receive(s, input)
       expect(received.error).toBeUndefined()
@@ -635,17 +637,17 @@ describe("receiving, state by state (spec §3.4, §3.5, §5.13)", () => {
       ["bytes", utf8("x")],
       ["empty bytes", EMPTY],
       ["the transport's end", null]
-    ] as const)("CLOSED: %s give LocalProtocolError(\"Connection already closed.\")", (_, input) => {
+    ] as const)("CLOSED: %s give LocalProtocolError(\"Connection already closed\")", (_, input) => {
       const s = expectClosed(reducer(type))
       const received = Connection.receive(s, input)
       expect(received.error).toBeInstanceOf(LocalProtocolError)
-      expect(received.error?.message).toBe("Connection already closed.")
+      expect(received.error?.message).toBe(ALREADY_CLOSED)
       expect(received.events).toEqual([])
       expect(received.state.state).toBe(CLOSED)
       const c = connection(type)
       c.receiveData(null)
       drain(c)
-      expect(throwsLocal(() => c.receiveData(input)).message).toBe("Connection already closed.")
+      expect(throwsLocal(() => c.receiveData(input)).message).toBe(ALREADY_CLOSED)
       expect(drain(c)).toEqual([])
       expect(c.state).toBe(CLOSED)
     })
@@ -750,7 +752,7 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
   })
 
   it("a violation in LOCAL_CLOSING leaves LOCAL_CLOSING", () => {
-    const s = expectRight(Connection.send(reducer(CLIENT), new Events.CloseConnection({ code: 1000 }))).state
+    const s = expectOk(Connection.send(reducer(CLIENT), new Events.CloseConnection({ code: 1000 }))).state
     const received = Connection.receive(s, hex("83 00"))
     expect(received.error).toBeInstanceOf(RemoteProtocolError)
     expect(received.state.state).toBe(LOCAL_CLOSING)
@@ -767,10 +769,15 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
     const later = Connection.receive(first.state, hex("81 01 61"))
     expect(later.events).toEqual([])
     expect(later.state.state).toBe(OPEN)
-    // A failed decoder stays failed: the same violation again (Frame.DecodeResult).
+    // A failed decoder stays failed: the same violation again (Frame.DecodeResult), marked as
+    // repeated so that a caller reports it once.
+    expect(first.repeated).toBe(false)
+    expect(error.reason).toBe("ProtocolViolation")
+    expect(error.closeCode).toBe(1002)
     expect(later.error).toBeInstanceOf(RemoteProtocolError)
     expect(later.error?.message).toBe(error.message)
-    const sent = expectRight(Connection.send(later.state, error.eventHint!))
+    expect(later.repeated).toBe(true)
+    const sent = expectOk(Connection.send(later.state, error.eventHint!))
     expect(toHex(concatAll(sent.bytes))).toBe(toHex(fromSelf(CLIENT, 8, closePayload(1002, "Invalid opcode 0x3"))))
     expect(sent.state.state).toBe(LOCAL_CLOSING)
     const reply = Connection.receive(sent.state, hex("88 02 03 ea"))
@@ -837,7 +844,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
       toHex(fromSelf(CLIENT, 8, closePayload(1000)))
     )
     expect(c.state).toBe(CLOSED)
-    expect(throwsLocal(() => c.receiveData(utf8("x"))).message).toBe("Connection already closed.")
+    expect(throwsLocal(() => c.receiveData(utf8("x"))).message).toBe(ALREADY_CLOSED)
   })
 
   it("V46: nothing after a close frame in the same read; a frame before it comes first", () => {
@@ -858,7 +865,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     it("a second end of the transport is a LocalProtocolError, not a second 1006", () => {
       const c = connection(CLIENT)
       c.receiveData(null)
-      expect(throwsLocal(() => c.receiveData(null)).message).toBe("Connection already closed.")
+      expect(throwsLocal(() => c.receiveData(null)).message).toBe(ALREADY_CLOSED)
       expect(plainOf(c)).toEqual([close(1006, "")])
       expect(c.state).toBe(CLOSED)
     })
@@ -941,8 +948,8 @@ describe("wsproto's connection experiments (spec §8)", () => {
     const rsv1: Extension<undefined> = {
       name: "rsv1",
       init: () => undefined,
-      inboundHeader: (state) => [state, Frame.RSV1],
-      outbound: (state, frame) => [state, frame.opcode >= 8 ? frame : { ...frame, rsv: frame.rsv | Frame.RSV1 }]
+      inboundHeader: (state) => ({ state, value: Frame.RSV1 }),
+      outbound: (state, frame) => ({ state, value: frame.opcode >= 8 ? frame : { ...frame, rsv: frame.rsv | Frame.RSV1 } })
     }
     const inert: Extension<undefined> = { name: "inert", init: () => undefined }
 
@@ -985,7 +992,7 @@ describe("the bytes the class writes (V36–V39 analogues)", () => {
     const c = connection(SERVER)
     expect(toHex(c.send(event()))).toBe(expected)
     expect(c.state).toBe(OPEN)
-    expect(toHex(concatAll(expectRight(Connection.send(reducer(SERVER), event())).bytes))).toBe(expected)
+    expect(toHex(concatAll(expectOk(Connection.send(reducer(SERVER), event())).bytes))).toBe(expected)
   })
 
   it.each([
@@ -1017,7 +1024,7 @@ describe("the bytes the class writes (V36–V39 analogues)", () => {
       const c = connection(SERVER)
       throwsLocal(() => c.send(new Events.CloseConnection({ code })))
       expect(c.state).toBe(OPEN)
-      expect(expectLeft(Connection.send(reducer(SERVER), new Events.CloseConnection({ code })))).toBeInstanceOf(
+      expect(expectError(Connection.send(reducer(SERVER), new Events.CloseConnection({ code })))).toBeInstanceOf(
         LocalProtocolError
       )
       expect(toHex(c.send(new Events.CloseConnection({ code: 1000 })))).toBe("880203e8")
@@ -1047,7 +1054,7 @@ describe("the bytes the class writes (V36–V39 analogues)", () => {
 
   it("a large server payload comes from the class as one array, equal to the reducer's chunks", () => {
     const data = new Uint8Array(70000).map((_, i) => i & 0xff)
-    const chunks = expectRight(Connection.send(reducer(SERVER), new Events.BytesMessage({ data }))).bytes
+    const chunks = expectOk(Connection.send(reducer(SERVER), new Events.BytesMessage({ data }))).bytes
     const bytes = connection(SERVER).send(new Events.BytesMessage({ data }))
     expect(bytes).toBeInstanceOf(Uint8Array)
     expect(bytes.length).toBe(70010)
@@ -1096,7 +1103,31 @@ describe("decoder options through the Connection", () => {
     expect(plainEvents(a.events)).toEqual(plainEvents(b.events))
     expect(s.state).toBe(OPEN)
     const closed = Connection.send(s, new Events.CloseConnection({ code: 1000 }))
-    expect(Either.isRight(closed)).toBe(true)
+    expect(closed.error).toBeUndefined()
     expect(s.state).toBe(OPEN)
+  })
+})
+
+describe("a close code the wire cannot carry is a LocalProtocolError when sent, not a Schema error when built", () => {
+  it.each([1000.5, Number.NaN, 70000, -1])("CloseConnection(%s)", (code) => {
+    const event = new Events.CloseConnection({ code })
+    const error = expectError(Connection.send(reducer(SERVER), event))
+    expect(error).toBeInstanceOf(LocalProtocolError)
+    expect(error.reason).toBe("InvalidEvent")
+    expect(error.message).toContain(String(code))
+    expect(throwsLocal(() => connection(SERVER).send(new Events.CloseConnection({ code }))).reason).toBe("InvalidEvent")
+  })
+
+  it("a status that is not an integer is refused when the rejection is sent", () => {
+    const server = WSConnection.receive(
+      WSConnection.make({ connectionType: SERVER }),
+      new TextEncoder().encode(
+        "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+      )
+    ).state
+    const error = expectError(WSConnection.send(server, new Events.RejectConnection({ statusCode: 400.5 })))
+    expect(error._tag).toBe("LocalProtocolError")
+    expect((error as LocalProtocolError).reason).toBe("InvalidEvent")
   })
 })

@@ -6,7 +6,6 @@
  * are silent).
  */
 import { performance } from "node:perf_hooks"
-import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
 import { LocalProtocolError, RemoteProtocolError } from "../src/Errors.js"
 import type { Extension, InboundHeader, OutboundFrame } from "../src/Extensions.js"
@@ -1135,6 +1134,7 @@ describe("encoder: frames a server sends (V36, P8-P21)", () => {
   it("a text piece inside a binary message is a LocalProtocolError and the message stays open (P17)", () => {
     const first = right(Frame.encodeMessage(enc, utf8("a"), false))
     expect(left(Frame.encodeMessage(first.state, "b"))).toBeInstanceOf(LocalProtocolError)
+    expect(left(Frame.encodeMessage(first.state, "b")).reason).toBe("InvalidState")
     expect(encodedHex(Frame.encodeMessage(first.state, utf8("b")))).toBe("800162")
   })
 
@@ -1222,7 +1222,12 @@ describe("encoder: control frame limits (V39, P25)", () => {
   })
 
   it("a Ping of 126 bytes is a LocalProtocolError", () => {
-    expect(left(Frame.encodePing(enc, repeatByte(1, 126)))).toBeInstanceOf(LocalProtocolError)
+    const error = left(Frame.encodePing(enc, repeatByte(1, 126)))
+    expect(error).toBeInstanceOf(LocalProtocolError)
+    expect(error.reason).toBe("InvalidEvent")
+    expect(error.message).toBe(
+      "A Ping payload of 126 bytes is over the 125-byte limit of a control frame (RFC 6455 §5.5): send at most 125 bytes"
+    )
   })
 
   it("a Pong of 126 bytes is a LocalProtocolError (P25)", () => {
@@ -1231,6 +1236,11 @@ describe("encoder: control frame limits (V39, P25)", () => {
 
   it("a Pong of 70000 bytes is a LocalProtocolError", () => {
     expect(left(Frame.encodePong(enc, repeatByte(1, 70000)))).toBeInstanceOf(LocalProtocolError)
+  })
+
+  it.each([0, 0.5, -1, Number.NaN])("fragmentSize %s is a thrown LocalProtocolError (InvalidOption)", (fragmentSize) => {
+    expect(() => serverEncoder({ fragmentSize })).toThrow(LocalProtocolError)
+    expect(() => serverEncoder({ fragmentSize })).toThrow(expect.objectContaining({ reason: "InvalidOption" }))
   })
 
   it("control frames are never split by fragmentSize", () => {
@@ -1260,6 +1270,7 @@ describe("encoder: close frames (P1-P7, V37, V38)", () => {
 
   it("a reason without a code is a LocalProtocolError (P5)", () => {
     expect(left(Frame.encodeClose(enc, undefined, "termites"))).toBeInstanceOf(LocalProtocolError)
+    expect(left(Frame.encodeClose(enc, undefined, "termites")).reason).toBe("InvalidEvent")
   })
 
   it("a reason with code 1005 (no code) is a LocalProtocolError", () => {
@@ -1270,6 +1281,7 @@ describe("encoder: close frames (P1-P7, V37, V38)", () => {
     "sending close code %s is a LocalProtocolError (P7, V37; wsproto rewrites 1006/1015 to 1000)",
     (code) => {
       expect(left(Frame.encodeClose(enc, code))).toBeInstanceOf(LocalProtocolError)
+      expect(left(Frame.encodeClose(enc, code)).reason).toBe("InvalidEvent")
     }
   )
 
@@ -1427,28 +1439,31 @@ interface FakeState {
   readonly outboundRsv3: boolean
 }
 
+const extensionError = (closeCode: number) =>
+  new RemoteProtocolError({ reason: "ExtensionFailure", message: "error in extension", closeCode })
+
 const fakeExtension = (calls: Array<string>): Extension<FakeState> => ({
   name: "fake",
   init: () => ({ inboundRsv3: false, failComplete: false, outboundRsv3: false }),
   inboundHeader: (state, header: InboundHeader) => {
     calls.push(`header rsv=${header.rsv} opcode=${header.opcode} length=${header.payloadLength}`)
     if (header.opcode === Frame.Opcode.PONG) {
-      return new RemoteProtocolError({ message: "error in extension", closeCode: 1010 })
+      return { error: extensionError(1010) }
     }
-    return [{ ...state, inboundRsv3: (header.rsv & Frame.RSV3) !== 0 }, Frame.RSV3]
+    return { state: { ...state, inboundRsv3: (header.rsv & Frame.RSV3) !== 0 }, value: Frame.RSV3 }
   },
   inboundPayload: (state, data) => {
     calls.push("payload")
     const asText = Buffer.from(data).toString("latin1")
-    if (asText === "party time") return new RemoteProtocolError({ message: "error in extension", closeCode: 1008 })
+    if (asText === "party time") return { error: extensionError(1008) }
     const next = asText === "ragequit" ? { ...state, failComplete: true } : state
     const out = next.inboundRsv3 ? utf8(new TextDecoder().decode(data).toUpperCase()) : data
-    return [next, out]
+    return { state: next, value: out }
   },
   inboundComplete: (state, fin) => {
     calls.push(`complete fin=${fin}`)
-    if (state.failComplete) return new RemoteProtocolError({ message: "error in extension", closeCode: 1006 })
-    return [state, fin && state.inboundRsv3 ? utf8("™") : undefined]
+    if (state.failComplete) return { error: extensionError(1006) }
+    return { state, value: fin && state.inboundRsv3 ? utf8("™") : undefined }
   },
   outbound: (state, frame: OutboundFrame) => {
     let next = state
@@ -1462,7 +1477,7 @@ const fakeExtension = (calls: Array<string>): Extension<FakeState> => ({
       payload = concatBytes(payload, utf8("®"))
       next = { ...next, outboundRsv3: false }
     }
-    return [next, { ...frame, rsv, payload }]
+    return { state: next, value: { ...frame, rsv, payload } }
   }
 })
 
@@ -1561,7 +1576,7 @@ describe("extension hooks (E1-E11, V59)", () => {
     const appendX: Extension<undefined> = {
       name: "x",
       init: () => undefined,
-      outbound: (state, frame) => [state, { ...frame, payload: concatBytes(frame.payload, utf8("x")) }]
+      outbound: (state, frame) => ({ state, value: { ...frame, payload: concatBytes(frame.payload, utf8("x")) } })
     }
     const enc = Frame.encoder({ role: "server", extensions: [appendX] })
     expect(encodedHex(Frame.encodePing(enc, utf8("a")))).toBe("89026178")
@@ -1572,10 +1587,11 @@ describe("extension hooks (E1-E11, V59)", () => {
     const refuse: Extension<undefined> = {
       name: "refuse",
       init: () => undefined,
-      outbound: () => new LocalProtocolError({ message: "no" })
+      outbound: () => ({ error: new LocalProtocolError({ reason: "ExtensionFailure", message: "no" }) })
     }
     const enc = Frame.encoder({ role: "server", extensions: [refuse] })
     expect(left(Frame.encodeMessage(enc, "a")).message).toBe("no")
+    expect(left(Frame.encodeMessage(enc, "a")).reason).toBe("ExtensionFailure")
   })
 
   it("inbound hooks run in list order and outbound hooks in reverse order (V59)", () => {
@@ -1585,19 +1601,19 @@ describe("extension hooks (E1-E11, V59)", () => {
       init: () => undefined,
       inboundHeader: (state) => {
         calls.push(`${tag} header`)
-        return [state, claims]
+        return { state, value: claims }
       },
       inboundPayload: (state, data) => {
         calls.push(`${tag} payload`)
-        return [state, concatBytes(data, utf8(tag))]
+        return { state, value: concatBytes(data, utf8(tag)) }
       },
       inboundComplete: (state) => {
         calls.push(`${tag} complete`)
-        return [state, utf8(tag.toLowerCase())]
+        return { state, value: utf8(tag.toLowerCase()) }
       },
       outbound: (state, frame) => {
         calls.push(`${tag} outbound`)
-        return [state, { ...frame, payload: concatBytes(frame.payload, utf8(tag)) }]
+        return { state, value: { ...frame, payload: concatBytes(frame.payload, utf8(tag)) } }
       }
     })
     const extensions = [appending("A", Frame.RSV2), appending("B", Frame.RSV3)]
@@ -1615,7 +1631,7 @@ describe("extension hooks (E1-E11, V59)", () => {
     const claiming = (bit: number): Extension<undefined> => ({
       name: `claims-${bit}`,
       init: () => undefined,
-      inboundHeader: (state) => [state, bit]
+      inboundHeader: (state) => ({ state, value: bit })
     })
     const extensions = [claiming(Frame.RSV2), claiming(Frame.RSV3)]
     expectOk(decodeAll({ role: "client", extensions }, hex("b1 00")))
@@ -1626,8 +1642,8 @@ describe("extension hooks (E1-E11, V59)", () => {
     const doubling: Extension<undefined> = {
       name: "double",
       init: () => undefined,
-      inboundHeader: (state) => [state, Frame.RSV1],
-      inboundPayload: (state, data) => [state, concatBytes(data, data)]
+      inboundHeader: (state) => ({ state, value: Frame.RSV1 }),
+      inboundPayload: (state, data) => ({ state, value: concatBytes(data, data) })
     }
     const fed = decodeAll({ role: "client", extensions: [doubling], maxMessageSize: 10 }, hex("c2 06 01 02 03 04 05 06"))
     expectFailure(fed, 1009)
@@ -1681,9 +1697,11 @@ describe("complexity", () => {
   })
 })
 
-describe("Either results", () => {
-  it("encoder steps are Eithers: Right with the bytes, Left with the error", () => {
-    expect(Either.isRight(Frame.encodeMessage(serverEncoder(), "a"))).toBe(true)
-    expect(Either.isLeft(Frame.encodePing(serverEncoder(), repeatByte(0, 126)))).toBe(true)
+describe("encoder results", () => {
+  it("encoder steps carry the bytes, or the error and no bytes", () => {
+    expect(Frame.encodeMessage(serverEncoder(), "a").error).toBe(undefined)
+    const failed = Frame.encodePing(serverEncoder(), repeatByte(0, 126))
+    expect(failed.error).toBeInstanceOf(LocalProtocolError)
+    expect(failed.bytes).toEqual([])
   })
 })

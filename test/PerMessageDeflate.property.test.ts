@@ -12,7 +12,6 @@
  *     message limit, surface at most that much, and leave the resident memory far below the bomb.
  */
 import * as zlib from "node:zlib"
-import * as Either from "effect/Either"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { ConnectionState, ConnectionType } from "../src/ConnectionState.js"
@@ -20,9 +19,10 @@ import { RemoteProtocolError } from "../src/Errors.js"
 import * as Events from "../src/Events.js"
 import type * as Extensions from "../src/Extensions.js"
 import * as Frame from "../src/Frame.js"
+import * as Handshake from "../src/Handshake.js"
 import * as PMD from "../src/PerMessageDeflate.js"
 import * as WSConnection from "../src/WSConnection.js"
-import { concatAll, parseWireFrames, rawFrame, splitAt, utf8, type WireFrame } from "./helpers.js"
+import { concatAll, expectOk, parseWireFrames, rawFrame, splitAt, utf8, type WireFrame } from "./helpers.js"
 
 const { CLIENT, SERVER } = ConnectionType
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff])
@@ -130,7 +130,7 @@ const open = (
   clientConnection: Partial<WSConnection.WSConnectionOptions>,
   serverConnection: Partial<WSConnection.WSConnectionOptions>
 ) => {
-  const request = Either.getOrThrow(
+  const request = expectOk(
     WSConnection.send(
       WSConnection.make({ ...clientConnection, connectionType: CLIENT }),
       new Events.Request({ host: "localhost", target: "/", extensions: [PMD.make(clientOptions)] })
@@ -138,19 +138,19 @@ const open = (
   )
   const asked = WSConnection.receive(WSConnection.make({ ...serverConnection, connectionType: SERVER }), concatAll(request.bytes))
   expect(asked.error).toBeUndefined()
-  const accepted = Either.getOrThrow(WSConnection.send(asked.state, new Events.AcceptConnection({ extensions: [PMD.make(serverOptions)] })))
+  const accepted = expectOk(WSConnection.send(asked.state, new Events.AcceptConnection({ extensions: [PMD.make(serverOptions)] })))
   const answered = WSConnection.receive(request.state, concatAll(accepted.bytes))
   expect(answered.error).toBeUndefined()
   expect(WSConnection.connectionState(answered.state)).toBe(ConnectionState.OPEN)
   expect(WSConnection.connectionState(accepted.state)).toBe(ConnectionState.OPEN)
   const clientSide = (answered.events[0] as Events.AcceptConnection).extensions
-  const serverSide = accepted.state.handshake.extensions
+  const serverSide = Handshake.extensions(accepted.state.handshake)
   return { client: newEnd(answered.state), server: newEnd(accepted.state), clientSide, serverSide }
 }
 
 /** Sends an event from one end and delivers the bytes to the other in reads cut at `cuts`. */
 const deliver = (from: End, to: End, event: Events.Event, cuts: ReadonlyArray<number>): void => {
-  const sent = Either.getOrThrow(WSConnection.send(from.state, event))
+  const sent = expectOk(WSConnection.send(from.state, event))
   from.state = sent.state
   const wire = concatAll(sent.bytes)
   const parsed = parseWireFrames(wire)

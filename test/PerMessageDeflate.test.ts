@@ -11,10 +11,9 @@
 import * as crypto from "node:crypto"
 import { performance } from "node:perf_hooks"
 import * as zlib from "node:zlib"
-import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
 import { ConnectionState, ConnectionType } from "../src/ConnectionState.js"
-import { RemoteProtocolError } from "../src/Errors.js"
+import { LocalProtocolError, RemoteProtocolError } from "../src/Errors.js"
 import * as Events from "../src/Events.js"
 import * as Extensions from "../src/Extensions.js"
 import * as Frame from "../src/Frame.js"
@@ -28,7 +27,7 @@ import {
   concatBytes,
   decodeAll,
   encodedBytes,
-  expectRight,
+  expectOk,
   feed,
   type Fed,
   fixedKey,
@@ -227,9 +226,9 @@ const encodeAll = (
   let state = deflateEncoder(role, options, encoder)
   return messages.map((message) => {
     const encoded = Frame.encodeMessage(state, message)
-    if (Either.isLeft(encoded)) throw encoded.left
-    state = encoded.right.state
-    return parseWireFrames(concatAll(encoded.right.bytes)).frames
+    if (encoded.error !== undefined) throw encoded.error
+    state = encoded.state
+    return parseWireFrames(concatAll(encoded.bytes)).frames
   })
 }
 
@@ -308,8 +307,9 @@ describe("options and the client's offer (Z1, Z20)", () => {
     ["level 1.5", { level: 1.5 }],
     ["memLevel 0", { memLevel: 0 }],
     ["memLevel 10", { memLevel: 10 }]
-  ] as ReadonlyArray<readonly [string, Options]>)("rejects the option %s with a RangeError", (_, options) => {
-    expect(() => PMD.make(options)).toThrow(RangeError)
+  ] as ReadonlyArray<readonly [string, Options]>)("rejects the option %s with a LocalProtocolError (InvalidOption)", (_, options) => {
+    expect(() => PMD.make(options)).toThrow(LocalProtocolError)
+    expect(() => PMD.make(options)).toThrow(expect.objectContaining({ reason: "InvalidOption" }))
   })
 
   it("accepts the boundaries of every option", () => {
@@ -545,9 +545,9 @@ describe("the client's check of the answer (Z2, Z3)", () => {
 
   it.each(accepted)("takes %s", (_, options, answer, expected) => {
     const finalized = finalize(options, answer)
-    if (typeof finalized === "string") throw new Error(finalized)
-    expect(finalized.name).toBe(PMD.NAME)
-    expect(agreedOf(finalized)).toEqual(expected)
+    if (finalized.error !== undefined) throw new Error(finalized.error)
+    expect(finalized.extension.name).toBe(PMD.NAME)
+    expect(agreedOf(finalized.extension)).toEqual(expected)
   })
 
   const rejected: ReadonlyArray<readonly [string, Options, string, string]> = [
@@ -576,7 +576,7 @@ describe("the client's check of the answer (Z2, Z3)", () => {
   ]
 
   it.each(rejected)("rejects %s", (_, options, answer, reason) => {
-    expect(finalize(options, answer)).toBe(reason)
+    expect(finalize(options, answer)).toEqual({ error: reason })
   })
 
   // RFC 7692 §7.1.2.1/§7.1.2.2 ("without leading zeroes") and §7: a client MUST fail the
@@ -584,14 +584,14 @@ describe("the client's check of the answer (Z2, Z3)", () => {
   it.each(["server_max_window_bits=09", "server_max_window_bits=010", "client_max_window_bits=09"])(
     "rejects a window value with a leading zero: %s",
     (answer) => {
-      expect(typeof finalize({}, answer)).toBe("string")
+      expect(typeof finalize({}, answer).error).toBe("string")
     }
   )
 
   /** Our client offering `options`, answered by a 101 whose extension header is `answer`. */
   const answeredWith = (options: Options, answer: string | undefined) => {
     const state = WSConnection.make({ connectionType: CLIENT, nonce: () => NONCE, maskKey: fixedKey(MASK) })
-    const request = expectRight(WSConnection.send(state, new Events.Request({ host: "localhost", target: "/", extensions: [PMD.make(options)] })))
+    const request = expectOk(WSConnection.send(state, new Events.Request({ host: "localhost", target: "/", extensions: [PMD.make(options)] })))
     const response = httpHead("HTTP/1.1 101 Switching Protocols", [
       "Upgrade: websocket",
       "Connection: Upgrade",
@@ -607,7 +607,9 @@ describe("the client's check of the answer (Z2, Z3)", () => {
     const received = WSConnection.receive(state, response)
     expect(received.error).toBeInstanceOf(RemoteProtocolError)
     expect(received.error?.message).toBe(`extension permessage-deflate: ${reason}`)
-    expect((received.error as RemoteProtocolError).closeCode).toBe(1002)
+    // A handshake failure: no connection exists, so no close code (RFC 6455 §4.1, §9.1).
+    expect((received.error as RemoteProtocolError).reason).toBe("InvalidHandshake")
+    expect((received.error as RemoteProtocolError).closeCode).toBeUndefined()
     expect(received.events).toEqual([])
     expect(WSConnection.connectionState(received.state)).toBe(ConnectionState.CONNECTING)
     // The handshake reducer on its own.
@@ -654,7 +656,7 @@ describe("the client's check of the answer (Z2, Z3)", () => {
     expect(received.error).toBeUndefined()
     expect((received.events[0] as Events.AcceptConnection).extensions).toEqual([])
     // Messages go out uncompressed.
-    const hello = expectRight(WSConnection.send(received.state, new Events.TextMessage({ data: "Hello" })))
+    const hello = expectOk(WSConnection.send(received.state, new Events.TextMessage({ data: "Hello" })))
     expect(parseWireFrames(concatAll(hello.bytes)).frames.map((f) => [f.rsv, f.opcode])).toEqual([[0, 1]])
     const rsv1 = WSConnection.receive(hello.state, hex(`c1 07 ${HELLO}`))
     expect(rsv1.error).toBeInstanceOf(RemoteProtocolError)
@@ -870,27 +872,33 @@ describe("inbound hooks (Z6–Z15)", () => {
     budget = Infinity
   ): { bytes: Uint8Array; claimed: number } | RemoteProtocolError => {
     const headed = e.inboundHeader!(state, h)
-    if (headed instanceof RemoteProtocolError) return headed
-    const data = e.inboundPayload!(headed[0], payload, budget)
-    if (data instanceof RemoteProtocolError) return data
-    const done = e.inboundComplete!(data[0], h.fin, budget - data[1].length)
-    if (done instanceof RemoteProtocolError) return done
-    return { bytes: concatBytes(data[1], done[1] ?? new Uint8Array(0)), claimed: headed[1] }
+    if (headed.error !== undefined) return headed.error
+    const data = e.inboundPayload!(headed.state, payload, budget)
+    if (data.error !== undefined) return data.error
+    const done = e.inboundComplete!(data.state, h.fin, budget - data.value.length)
+    if (done.error !== undefined) return done.error
+    return { bytes: concatBytes(data.value, done.value ?? new Uint8Array(0)), claimed: headed.value }
+  }
+
+  /** The value of a hook that succeeded. */
+  const valueOf = <A>(result: Extensions.HookResult<State, A, RemoteProtocolError>): A => {
+    if (result.error !== undefined) throw result.error
+    return result.value
   }
 
   it("Z6: a control frame without RSV1 claims nothing and passes untouched", () => {
     const state = ext.init("client")
     const headed = ext.inboundHeader!(state, header(0x9, 0, 23))
-    expect(headed).toEqual([state, 0])
+    expect(headed).toEqual({ state, value: 0 })
     const data = ext.inboundPayload!(state, X23, Infinity)
-    expect(data).toEqual([state, X23])
-    expect((data as readonly [State, Uint8Array])[1]).toBe(X23)
-    expect(ext.inboundComplete!(state, true, Infinity)).toEqual([state, undefined])
+    expect(data).toEqual({ state, value: X23 })
+    expect(valueOf(data)).toBe(X23)
+    expect(ext.inboundComplete!(state, true, Infinity)).toEqual({ state, value: undefined })
   })
 
   it.each([[0x8, "CLOSE"], [0x9, "PING"], [0xa, "PONG"]])("Z7: RSV1 on a control frame (0x%s %s) is 1002", (opcode) => {
     for (const role of ["client", "server"] as const) {
-      const error = ext.inboundHeader!(ext.init(role), header(opcode, RSV1))
+      const error = ext.inboundHeader!(ext.init(role), header(opcode, RSV1)).error
       expect(error).toBeInstanceOf(RemoteProtocolError)
       expect((error as RemoteProtocolError).closeCode).toBe(1002)
       expect((error as RemoteProtocolError).message).toBe("RSV1 set on a control frame")
@@ -900,8 +908,8 @@ describe("inbound hooks (Z6–Z15)", () => {
   it("Z8: RSV1 on a continuation frame is 1002", () => {
     const state = ext.init("client")
     const first = ext.inboundHeader!(state, header(0x1, RSV1, 3, false))
-    expect(first).toEqual([state, RSV1])
-    const error = ext.inboundHeader!(state, header(0x0, RSV1))
+    expect(first).toEqual({ state, value: RSV1 })
+    const error = ext.inboundHeader!(state, header(0x0, RSV1)).error
     expect(error).toBeInstanceOf(RemoteProtocolError)
     expect((error as RemoteProtocolError).closeCode).toBe(1002)
     expect((error as RemoteProtocolError).message).toBe("RSV1 set on a continuation frame")
@@ -931,7 +939,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     const again = ext.init(role)
     ext.inboundHeader!(again, header(0x2, RSV1, 3, false))
     ext.inboundPayload!(again, hex("aa a8 c0"), Infinity)
-    expect(ext.inboundComplete!(again, false, Infinity)).toEqual([again, undefined])
+    expect(ext.inboundComplete!(again, false, Infinity)).toEqual({ state: again, value: undefined })
   })
 
   it.each(["client", "server"] as const)("Z12 (%s): after a control frame, a compressed TEXT inflates in its payload hook", (role) => {
@@ -939,16 +947,16 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect(inbound(ext, state, header(0x9, 0), new Uint8Array(0))).toEqual({ bytes: new Uint8Array(0), claimed: 0 })
     ext.inboundHeader!(state, header(0x1, RSV1, 6))
     const data = ext.inboundPayload!(state, hex(X23_DEFLATED), Infinity)
-    expect(data).toEqual([state, X23])
+    expect(data).toEqual({ state, value: X23 })
     const done = ext.inboundComplete!(state, true, Infinity)
-    expect(done).not.toBeInstanceOf(RemoteProtocolError)
-    expect((done as readonly [State, Uint8Array | undefined])[1] ?? new Uint8Array(0)).toEqual(new Uint8Array(0))
+    expect(done.error).toBeUndefined()
+    expect(valueOf(done) ?? new Uint8Array(0)).toEqual(new Uint8Array(0))
   })
 
   it("Z13: a payload that is not DEFLATE is 1007 in the payload hook", () => {
     const state = ext.init("client")
     ext.inboundHeader!(state, header(0x2, RSV1, 23))
-    const error = ext.inboundPayload!(state, X23, Infinity)
+    const error = ext.inboundPayload!(state, X23, Infinity).error
     expect(error).toBeInstanceOf(RemoteProtocolError)
     expect((error as RemoteProtocolError).closeCode).toBe(1007)
     expect((error as RemoteProtocolError).message).toMatch(/^Invalid compressed data: /)
@@ -959,8 +967,8 @@ describe("inbound hooks (Z6–Z15)", () => {
     const state = ext.init("client")
     ext.inboundHeader!(state, header(0x2, RSV1, 3))
     const data = ext.inboundPayload!(state, hex("00 05 00"), Infinity)
-    expect(data).toEqual([state, new Uint8Array(0)])
-    const error = ext.inboundComplete!(state, true, Infinity)
+    expect(data).toEqual({ state, value: new Uint8Array(0) })
+    const error = ext.inboundComplete!(state, true, Infinity).error
     expect(error).toBeInstanceOf(RemoteProtocolError)
     expect((error as RemoteProtocolError).closeCode).toBe(1007)
   })
@@ -989,7 +997,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect(fits).toEqual({ bytes: X23, claimed: RSV1 })
     const state = ext.init("client")
     ext.inboundHeader!(state, header(0x2, RSV1, 6))
-    const error = ext.inboundPayload!(state, hex(X23_DEFLATED), 22)
+    const error = ext.inboundPayload!(state, hex(X23_DEFLATED), 22).error
     expect(error).toBeInstanceOf(RemoteProtocolError)
     expect((error as RemoteProtocolError).closeCode).toBe(1009)
   })
@@ -1001,13 +1009,13 @@ describe("inbound hooks (Z6–Z15)", () => {
     const run = (budget: number) => {
       const state = ext.init("server")
       ext.inboundHeader!(state, header(0x2, RSV1, stored.length))
-      expect(ext.inboundPayload!(state, stored, budget)).toEqual([state, new Uint8Array(0)])
+      expect(ext.inboundPayload!(state, stored, budget)).toEqual({ state, value: new Uint8Array(0) })
       return ext.inboundComplete!(state, true, budget)
     }
     const fits = run(4)
-    expect(fits).not.toBeInstanceOf(RemoteProtocolError)
-    expect((fits as readonly [unknown, Uint8Array | undefined])[1]).toEqual(TAIL)
-    const error = run(3)
+    expect(fits.error).toBeUndefined()
+    expect(valueOf(fits)).toEqual(TAIL)
+    const error = run(3).error
     expect(error).toBeInstanceOf(RemoteProtocolError)
     expect((error as RemoteProtocolError).closeCode).toBe(1009)
   })
@@ -1018,8 +1026,8 @@ describe("outbound hooks (Z16–Z19)", () => {
   type State = ReturnType<typeof ext.init>
   const out = (e: Extensions.Extension<State>, state: State, frame: Extensions.OutboundFrame): Extensions.OutboundFrame => {
     const result = e.outbound!(state, frame)
-    if (!Array.isArray(result)) throw new Error("outbound failed")
-    return (result as readonly [State, Extensions.OutboundFrame])[1]
+    if (result.error !== undefined) throw new Error("outbound failed")
+    return result.value
   }
 
   it.each([[0x8, closePayload(1000)], [0x9, X23], [0xa, X23]] as ReadonlyArray<readonly [Frame.Opcode, Uint8Array]>)(
@@ -1375,8 +1383,8 @@ describe("window bits", () => {
     expect(fed.error).toBeUndefined()
     expect(binaryData(fed.frames)).toEqual(message)
     const finalized = PMD.make().finalize!(parameters("server_max_window_bits=8"))
-    if (typeof finalized === "string") throw new Error(finalized)
-    const client = feed(Frame.decoder({ role: "client", extensions: [finalized] }), sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: eight }))
+    if (finalized.error !== undefined) throw new Error(finalized.error)
+    const client = feed(Frame.decoder({ role: "client", extensions: [finalized.extension] }), sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: eight }))
     expect(binaryData(client.frames)).toEqual(message)
   })
 })

@@ -50,19 +50,19 @@ export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 export const repeatByte = (value: number, n: number): Uint8Array => new Uint8Array(n).fill(value)
 
 /** The successful result of an encoder step; fails the test with the error otherwise. */
-export const right = (result: Either.Either<Frame.Encoded, LocalProtocolError>): Frame.Encoded => {
-  if (Either.isLeft(result)) throw new Error(`expected Right, got Left: ${result.left.message}`)
-  return result.right
+export const right = (result: Frame.Encoded): Frame.Encoded => {
+  if (result.error !== undefined) throw new Error(`expected success, got an error: ${result.error.message}`)
+  return result
 }
 
 /** The error of a failed encoder step; fails the test when the step succeeded. */
-export const left = (result: Either.Either<Frame.Encoded, LocalProtocolError>): LocalProtocolError => {
-  if (Either.isRight(result)) throw new Error(`expected Left, got Right: ${toHex(concatAll(result.right.bytes))}`)
-  return result.left
+export const left = (result: Frame.Encoded): LocalProtocolError => {
+  if (result.error === undefined) throw new Error(`expected an error, got bytes: ${toHex(concatAll(result.bytes))}`)
+  return result.error
 }
 
 /** All bytes of a successful encoder step, concatenated. */
-export const encodedBytes = (result: Either.Either<Frame.Encoded, LocalProtocolError>): Uint8Array =>
+export const encodedBytes = (result: Frame.Encoded): Uint8Array =>
   concatAll(right(result).bytes)
 
 /** The bytes of an encoder step's output, concatenated, as lowercase hex. */
@@ -73,7 +73,7 @@ export const binaryData = (frames: ReadonlyArray<Frame.Frame>): Uint8Array =>
   concatAll(frames.flatMap((frame) => (frame._tag === "Binary" ? [frame.data] : [])))
 
 /** All bytes of a successful encoder step, as lowercase hex. */
-export const encodedHex = (result: Either.Either<Frame.Encoded, LocalProtocolError>): string =>
+export const encodedHex = (result: Frame.Encoded): string =>
   toHex(encodedBytes(result))
 
 /** The outcome of feeding several chunks to a decoder. */
@@ -237,6 +237,18 @@ export const latin1Text = (bytes: Uint8Array): string => {
 export const httpHead = (startLine: string, headerLines: ReadonlyArray<string> = []): Uint8Array =>
   latin1(`${[startLine, ...headerLines].map((line) => `${line}\r\n`).join("")}\r\n`)
 
+/** A successful step (its `error` unset); fails the test with the error otherwise. */
+export const expectOk = <A extends { readonly error: { readonly message: string } | undefined }>(step: A): A => {
+  if (step.error !== undefined) throw new Error(`expected success, got an error: ${step.error.message}`)
+  return step
+}
+
+/** The error of a failed step; fails the test when it succeeded. */
+export const expectError = <E>(step: { readonly error: E | undefined }): E => {
+  if (step.error === undefined) throw new Error("expected an error, got success")
+  return step.error
+}
+
 /** The value of a successful Either; fails the test with the error otherwise. */
 export const expectRight = <A, E extends { readonly message: string }>(result: Either.Either<A, E>): A => {
   if (Either.isLeft(result)) throw new Error(`expected Right, got Left: ${result.left.message}`)
@@ -380,9 +392,9 @@ export const wsReducerFace = (options: WSConnection.WSConnectionOptions): Face =
     state: () => WSConnection.connectionState(state),
     send: (event) => {
       const result = WSConnection.send(state, event)
-      if (Either.isLeft(result)) throw result.left
-      const events = step(result.right)
-      return { bytes: concatAll(result.right.bytes), events }
+      if (result.error?._tag === "LocalProtocolError") throw result.error
+      const events = step(result)
+      return { bytes: concatAll(result.bytes), events }
     },
     receive: (data) => step(WSConnection.receive(state, data))
   }
@@ -456,9 +468,9 @@ export const connectionReducerFace = (
     state: () => state.state,
     send: (event) => {
       const result = Connection.send(state, event)
-      if (Either.isLeft(result)) throw result.left
-      state = result.right.state
-      return { bytes: concatAll(result.right.bytes), events: result.right.events }
+      if (result.error !== undefined) throw result.error
+      state = result.state
+      return { bytes: concatAll(result.bytes), events: result.events }
     },
     receive
   }

@@ -26,20 +26,24 @@ import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import * as Connection from "../Connection.js"
-import { ConnectionState, ConnectionType } from "../ConnectionState.js"
+import type * as Connection from "../Connection.js"
+import { ConnectionState, ConnectionType } from "./connectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "../Errors.js"
-import * as Events from "../Events.js"
+import type * as Events from "../Events.js"
 import type { Extension } from "../Extensions.js"
-import * as Frame from "../Frame.js"
 import type * as Api from "../WebSocket.js"
-import { WebSocketError } from "../WebSocketError.js"
-import * as WSConnection from "../WSConnection.js"
+import type * as WSConnection from "../WSConnection.js"
 import { concat, EMPTY } from "./bytes.js"
+import { CloseReason } from "./closeCode.js"
+import * as connection from "./connection.js"
 import { type Direct, directOf } from "./direct.js"
 import * as fast from "./events.js"
+import { AcceptConnection, RejectConnection, RejectData } from "./events.js"
 import { Gate } from "./gate.js"
+import * as handshake from "./handshake.js"
 import { lazyRuntime } from "./lazyRuntime.js"
+import { WebSocketError } from "./webSocketError.js"
+import * as conversation from "./wsConnection.js"
 
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
@@ -119,7 +123,7 @@ const protocolError = (cause: RemoteProtocolError, during: "handshake" | "connec
     : error({
       reason: "ProtocolError",
       message: `The peer broke the protocol (closed with ${cause.closeCode}): ${cause.message}`,
-      closeCode: cause.closeCode,
+      ...(cause.closeCode === undefined ? {} : { closeCode: cause.closeCode }),
       cause
     })
 
@@ -133,7 +137,7 @@ const closedError = (info: Api.CloseInfo) =>
     closeReason: info.reason
   })
 
-const ABNORMAL: Api.CloseInfo = { code: Frame.CloseReason.ABNORMAL_CLOSURE, reason: "" }
+const ABNORMAL: Api.CloseInfo = { code: CloseReason.ABNORMAL_CLOSURE, reason: "" }
 
 const timeoutError = (reason: "HandshakeTimeout" | "CloseTimeout" | "PongTimeout", after: Duration.Duration) =>
   error({ reason, message: `${reason}: nothing came in ${Duration.format(after)}.` })
@@ -216,7 +220,7 @@ class Driver {
     ended: Deferred.Deferred<Api.CloseInfo, WebSocketError>,
     opened: Deferred.Deferred<Opened, WebSocketError>
   ) {
-    this.conversation = WSConnection.make(options)
+    this.conversation = conversation.make(options)
     this.ended = ended
     this.opened = opened
   }
@@ -245,12 +249,12 @@ class Driver {
     this.answered = false
     this.stepping = true
     if (this.connection !== undefined) {
-      const step = Connection.receive(this.connection, chunk)
+      const step = connection.receive(this.connection, chunk)
       this.connection = step.state
       this.handleEvents(step.events)
       if (step.error?._tag === "RemoteProtocolError") this.onViolation(step.error)
     } else {
-      const step = WSConnection.receive(this.conversation, chunk)
+      const step = conversation.receive(this.conversation, chunk)
       this.handshakeStep(step)
     }
     this.stepping = false
@@ -283,7 +287,7 @@ class Driver {
         this.finish(error({ reason: "Transport", message: "The transport failed.", cause: Cause.squash(exit.cause) }))
       } else {
         // The end completes a rejection body read until it (RFC 9112 §6.3).
-        if (this.connection === undefined) this.handshakeStep(WSConnection.receive(this.conversation, null))
+        if (this.connection === undefined) this.handshakeStep(conversation.receive(this.conversation, null))
         // RFC 6455 §7.1.5: the TCP connection closed with no closing handshake.
         this.finish(closedError(ABNORMAL))
       }
@@ -394,7 +398,8 @@ class Driver {
   /** RFC 6455 §7.1.7: fail the connection with the code the violation calls for. */
   onViolation(cause: RemoteProtocolError): void {
     if (this.phase === "open" || this.phase === "closing") {
-      this.sendControl(fast.closeConnection(cause.closeCode, cause.message))
+      // The connection reducer gives every violation the close to answer with.
+      this.sendControl(cause.eventHint!)
     }
     this.finish(protocolError(cause, "connection"))
   }
@@ -494,19 +499,19 @@ class Driver {
   }
 
   sendHandshake(event: Events.Event): LocalProtocolError | undefined {
-    const sent = WSConnection.send(this.conversation, event)
-    if (Either.isLeft(sent)) return sent.left
-    this.conversation = sent.right.state
-    this.enqueue(sent.right.bytes)
+    const sent = conversation.send(this.conversation, event)
+    if (sent.error?._tag === "LocalProtocolError") return sent.error
+    this.conversation = sent.state
+    this.enqueue(sent.bytes)
     return undefined
   }
 
   /** Sends an event on the connection: its bytes queued, or why the state or the codec refuse it. */
   sendOnConnection(event: Events.Event): LocalProtocolError | undefined {
-    const sent = Connection.send(this.connection!, event)
-    if (Either.isLeft(sent)) return sent.left
-    this.connection = sent.right.state
-    this.enqueue(sent.right.bytes)
+    const sent = connection.send(this.connection!, event)
+    if (sent.error !== undefined) return sent.error
+    this.connection = sent.state
+    this.enqueue(sent.bytes)
     return undefined
   }
 
@@ -524,7 +529,7 @@ class Driver {
 
   notOpen(): WebSocketError {
     const exit = this.endExit
-    if (exit === undefined) return closedError({ code: Frame.CloseReason.NORMAL_CLOSURE, reason: "closing" })
+    if (exit === undefined) return closedError({ code: CloseReason.NORMAL_CLOSURE, reason: "closing" })
     return Exit.isSuccess(exit) ? closedError(exit.value) : closedError(ABNORMAL)
   }
 
@@ -703,7 +708,7 @@ const keepalive = (driver: Driver) =>
           )
           if (Either.isLeft(answered)) return
           if (Option.isNone(answered.right) && driver.phase === "open") {
-            driver.sendControl(fast.closeConnection(Frame.CloseReason.INTERNAL_ERROR, "keepalive ping timeout"))
+            driver.sendControl(fast.closeConnection(CloseReason.INTERNAL_ERROR, "keepalive ping timeout"))
             driver.fail(timeoutError("PongTimeout", driver.settings.pongTimeout), false)
           }
         }
@@ -979,7 +984,7 @@ const webSocket = (
       ))
     )
   const send = (data: Api.Message) => sendFragment(data, true)
-  const handshake = driver.conversation.handshake
+  const opening = driver.conversation.handshake
   return {
     messages: messagesOf(driver),
     fragments: Stream.suspend(() => fragmentsOf(driver)),
@@ -991,7 +996,7 @@ const webSocket = (
       return Sink.forEach(send)
     },
     ping: (payload = randomPayload()) => ping(driver, payload),
-    close: (code = Frame.CloseReason.NORMAL_CLOSURE, reason = "") =>
+    close: (code = CloseReason.NORMAL_CLOSURE, reason = "") =>
       Effect.suspend(() => {
         const failure = driver.startClose(code, reason)
         if (failure !== undefined) return Effect.fail(failure)
@@ -1008,8 +1013,8 @@ const webSocket = (
         )
       }),
     closed: Deferred.await(driver.ended),
-    protocol: handshake.subprotocol,
-    extensions: handshake.extensions,
+    protocol: handshake.subprotocol(opening),
+    extensions: handshake.extensions(opening),
     request: opened.request,
     response: opened.response
   }
@@ -1067,7 +1072,7 @@ export const makeClient = (
 ): Effect.Effect<Api.WebSocket, WebSocketError, Scope.Scope> =>
   Effect.gen(function*() {
     const driver = yield* makeDriver(ConnectionType.CLIENT, options)
-    yield* run(driver, socket, Frame.CloseReason.NORMAL_CLOSURE)
+    yield* run(driver, socket, CloseReason.NORMAL_CLOSURE)
     const refused = driver.sendHandshake(request)
     if (refused !== undefined) return yield* Effect.fail(localError(refused))
     const opened = yield* awaitOpened(driver)
@@ -1113,11 +1118,11 @@ export const acceptServer = <E, R>(
   Effect.gen(function*() {
     const driver = yield* makeDriver(ConnectionType.SERVER, options)
     if (upgrade !== undefined) {
-      const received = WSConnection.initiateUpgradeConnection(driver.conversation, upgrade.headers, upgrade.target)
-      if (Either.isLeft(received)) return yield* Effect.fail(localError(received.left))
-      driver.handshakeStep(received.right)
+      const received = conversation.initiateUpgradeConnection(driver.conversation, upgrade.headers, upgrade.target)
+      if (received.error?._tag === "LocalProtocolError") return yield* Effect.fail(localError(received.error))
+      driver.handshakeStep(received)
     }
-    yield* run(driver, socket, Frame.CloseReason.GOING_AWAY)
+    yield* run(driver, socket, CloseReason.GOING_AWAY)
     const handshake = Effect.gen(function*() {
       const opened = yield* Deferred.await(driver.opened)
       if (opened._tag !== "Request") return yield* Effect.dieMessage("a server received an acceptance")
@@ -1131,8 +1136,8 @@ export const acceptServer = <E, R>(
       const body = decision.body ?? EMPTY
       const headers = decision.headers ?? []
       const refused = driver.sendHandshake(
-        new Events.RejectConnection({ statusCode: decision.status, headers, hasBody: body.length > 0 })
-      ) ?? (body.length > 0 ? driver.sendHandshake(new Events.RejectData({ data: body, bodyFinished: true })) : undefined)
+        new RejectConnection({ statusCode: decision.status, headers, hasBody: body.length > 0 })
+      ) ?? (body.length > 0 ? driver.sendHandshake(new RejectData({ data: body, bodyFinished: true })) : undefined)
       driver.finish(
         refused !== undefined
           ? localError(refused)
@@ -1140,28 +1145,27 @@ export const acceptServer = <E, R>(
       )
       return Option.none()
     }
-    const accepted = WSConnection.send(
+    const accepted = conversation.send(
       driver.conversation,
-      new Events.AcceptConnection({
+      new AcceptConnection({
         ...(decision.subprotocol === undefined ? {} : { subprotocol: decision.subprotocol }),
         extensions: decision.extensions ?? [],
         extraHeaders: decision.headers ?? []
       })
     )
-    if (Either.isLeft(accepted)) {
-      const failure = localError(accepted.left)
-      driver.sendHandshake(new Events.RejectConnection({ statusCode: 500 }))
+    if (accepted.error?._tag === "LocalProtocolError") {
+      const failure = localError(accepted.error)
+      driver.sendHandshake(new RejectConnection({ statusCode: 500 }))
       driver.finish(failure)
       return yield* Effect.fail(failure)
     }
     driver.phase = "open"
-    driver.conversation = accepted.right.state
-    driver.connection = accepted.right.state.connection
-    driver.enqueue(accepted.right.bytes)
+    driver.conversation = accepted.state
+    driver.connection = accepted.state.connection
+    driver.enqueue(accepted.bytes)
     // Frames the client sent before it saw the 101.
-    driver.handleEvents(accepted.right.events)
-    const violation = accepted.right.error
-    if (violation !== undefined && violation._tag === "RemoteProtocolError") driver.onViolation(violation)
+    driver.handleEvents(accepted.events)
+    if (accepted.error !== undefined) driver.onViolation(accepted.error)
     if (!driver.isClosed()) driver.resumeReading()
     return Option.some(yield* openConnection(driver, { request }))
   })

@@ -4,34 +4,38 @@
  *
  * A step copies the state once, advances the copy through the chunk with local mutation, and
  * returns it; the caller never sees a state change after it has been returned.
+ *
+ * A header is checked in one order, wsproto's:
+ * 1. §5.2 base header: a defined opcode, a control frame with FIN, a control length ≤ 125;
+ * 2. §5.2 extended length: minimal encoding, most significant bit clear;
+ * 3. with extensions, the complete header (masking key included) goes to their header hooks;
+ * 4. §5.2 RSV bits no extension claimed, §5.1 masking by role;
+ * 5. `maxFrameSize`, §5.4 fragmentation, `maxMessageSize`.
+ * Step 4 needs no more bytes than step 2: without extensions it fails before the masking key
+ * arrives; every other step waits for the complete header. `parseHeader` does steps 1 and 2,
+ * `checkHeader` the rest.
  */
-import { RemoteProtocolError } from "../Errors.js"
+import type { RemoteProtocolError } from "../Errors.js"
 import type { Extension, InboundHeader } from "../Extensions.js"
 import type * as Frame from "../Frame.js"
 import { allocUnsafe, concat, EMPTY } from "./bytes.js"
-import { isLocalOnlyCloseCode, isValidCloseCode, NO_STATUS_RCVD } from "./closeCode.js"
-import { maskInPlace, maskInto, packKey } from "./mask.js"
+import { CloseReason, isLocalOnlyCloseCode, isValidCloseCode } from "./closeCode.js"
+import { violation } from "./errors.js"
+import { DEFAULT_MAX_SIZE, isControl, isDefined, MAX_CONTROL_PAYLOAD, Opcode } from "./frameHeader.js"
+import { maskInPlace, maskInto, readUint32 } from "./mask.js"
 import * as Utf8 from "./utf8.js"
+
+/** @internal */
+export const TypeId: Frame.DecoderTypeId = Symbol.for("effect-wsproto/Frame/DecoderState") as Frame.DecoderTypeId
 
 const HEADER = 0
 const PAYLOAD = 1
 const FAILED = 2
 const CLOSED = 3
 
-const CONTINUATION = 0x0
-const TEXT = 0x1
-const BINARY = 0x2
-const CLOSE = 0x8
-const PING = 0x9
+type Phase = typeof HEADER | typeof PAYLOAD | typeof FAILED | typeof CLOSED
 
-const PROTOCOL_ERROR = 1002
-const INVALID_PAYLOAD = 1007
-const MESSAGE_TOO_BIG = 1009
-
-const OPCODE_NAMES: Record<number, string> = { 0: "CONTINUATION", 1: "TEXT", 2: "BINARY" }
-
-/** @internal */
-export interface DecoderConfig {
+interface DecoderConfig {
   readonly role: Frame.Role
   readonly maxFrameSize: number
   readonly maxMessageSize: number
@@ -46,101 +50,120 @@ interface Parts {
   readonly tail: Parts | undefined
 }
 
-/** @internal */
-export class DecoderState {
-  constructor(
-    readonly config: DecoderConfig,
-    public phase: number,
-    /** Header bytes of a frame whose header is not complete yet. */
-    public headerBytes: Uint8Array,
-    /** Payload bytes of a control frame that is not complete yet. */
-    public controlBytes: Uint8Array,
-    public fin: boolean,
-    public opcode: number,
-    /** Payload bytes of the current frame still to come. */
-    public remaining: number,
-    public masked: boolean,
-    public maskKey: number,
-    public maskPhase: number,
-    /** Opcode of the data message in progress, 0 between messages. */
-    public message: number,
-    /** Bytes of the message in progress surfaced so far (after extensions). */
-    public messageSize: number,
-    public utf8Carry: number,
-    public text: string,
-    public parts: Parts | undefined,
-    public extensionStates: ReadonlyArray<unknown>,
-    public error: RemoteProtocolError | undefined
-  ) {}
+/**
+ * The fields of a decoder state, by name; a step mutates only its own copy. Declared here rather
+ * than as class fields, so that the constructor's assignments are their only definitions (class
+ * fields would first be defined as `undefined`).
+ */
+interface Fields {
+  config: DecoderConfig
+  phase: Phase
+  /** Header bytes of a frame whose header is not complete yet. */
+  headerBytes: Uint8Array
+  /** Payload bytes of a control frame that is not complete yet. */
+  controlBytes: Uint8Array
+  fin: boolean
+  /** RSV1-3 as the bits 4, 2 and 1. */
+  rsv: number
+  opcode: number
+  /** Payload bytes of the current frame still to come. */
+  remaining: number
+  masked: boolean
+  maskKey: number
+  maskPhase: number
+  /** Opcode of the data message in progress, 0 between messages. */
+  message: number
+  /** Bytes of the message in progress surfaced so far (after extensions). */
+  messageSize: number
+  utf8Carry: number
+  text: string
+  parts: Parts | undefined
+  extensionStates: ReadonlyArray<unknown>
+  error: RemoteProtocolError | undefined
+}
+
+interface DecoderState extends Fields {}
+
+class DecoderState implements Frame.DecoderState {
+  declare readonly [TypeId]: Frame.DecoderTypeId
+
+  constructor(fields: Fields) {
+    this.config = fields.config
+    this.phase = fields.phase
+    this.headerBytes = fields.headerBytes
+    this.controlBytes = fields.controlBytes
+    this.fin = fields.fin
+    this.rsv = fields.rsv
+    this.opcode = fields.opcode
+    this.remaining = fields.remaining
+    this.masked = fields.masked
+    this.maskKey = fields.maskKey
+    this.maskPhase = fields.maskPhase
+    this.message = fields.message
+    this.messageSize = fields.messageSize
+    this.utf8Carry = fields.utf8Carry
+    this.text = fields.text
+    this.parts = fields.parts
+    this.extensionStates = fields.extensionStates
+    this.error = fields.error
+  }
 
   copy(): DecoderState {
-    return new DecoderState(
-      this.config,
-      this.phase,
-      this.headerBytes,
-      this.controlBytes,
-      this.fin,
-      this.opcode,
-      this.remaining,
-      this.masked,
-      this.maskKey,
-      this.maskPhase,
-      this.message,
-      this.messageSize,
-      this.utf8Carry,
-      this.text,
-      this.parts,
-      this.extensionStates,
-      this.error
-    )
+    return new DecoderState(this)
   }
 }
 
+Object.defineProperty(DecoderState.prototype, TypeId, { value: TypeId })
+
 /** @internal */
-export const make = (options: Frame.DecoderOptions): DecoderState => {
+export const make = (options: Frame.DecoderOptions): Frame.DecoderState => {
   const extensions = options.extensions ?? []
-  return new DecoderState(
-    {
+  return new DecoderState({
+    config: {
       role: options.role,
-      maxFrameSize: options.maxFrameSize ?? 16 * 1024 * 1024,
-      maxMessageSize: options.maxMessageSize ?? 16 * 1024 * 1024,
+      maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_SIZE,
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_SIZE,
       assemble: options.assembleMessages ?? false,
       inPlace: options.unmaskInPlace ?? false,
       extensions
     },
-    HEADER,
-    EMPTY,
-    EMPTY,
-    false,
-    0,
-    0,
-    false,
-    0,
-    0,
-    0,
-    0,
-    Utf8.EMPTY_CARRY,
-    "",
-    undefined,
-    extensions.map((extension) => extension.init(options.role)),
-    undefined
-  )
+    phase: HEADER,
+    headerBytes: EMPTY,
+    controlBytes: EMPTY,
+    fin: false,
+    rsv: 0,
+    opcode: 0,
+    remaining: 0,
+    masked: false,
+    maskKey: 0,
+    maskPhase: 0,
+    message: 0,
+    messageSize: 0,
+    utf8Carry: Utf8.EMPTY_CARRY,
+    text: "",
+    parts: undefined,
+    extensionStates: extensions.map((extension) => extension.init(options.role)),
+    error: undefined
+  })
 }
 
 /** @internal */
-export const error = (state: Readonly<DecoderState>): RemoteProtocolError | undefined => state.error
+export const error = (state: Frame.DecoderState): RemoteProtocolError | undefined => (state as DecoderState).error
 
 /** @internal */
-export const isIdle = (state: Readonly<DecoderState>): boolean =>
-  state.phase === HEADER && state.headerBytes.length === 0 && state.message === 0
+export const isIdle = (state: Frame.DecoderState): boolean => {
+  const s = state as DecoderState
+  return s.phase === HEADER && s.headerBytes.length === 0 && s.message === 0
+}
 
 const NO_FRAMES: ReadonlyArray<Frame.Frame> = []
 
 /** @internal */
-export const decode = (input: Readonly<DecoderState>, chunk: Uint8Array): Frame.DecodeResult => {
+export const decode = (state: Frame.DecoderState, chunk: Uint8Array): Frame.DecodeResult => {
+  const input = state as DecoderState
   if (input.phase === FAILED) return { state: input, frames: NO_FRAMES, error: input.error }
   if (input.phase === CLOSED || chunk.length === 0) return { state: input, frames: NO_FRAMES, error: undefined }
-  const s = (input as DecoderState).copy()
+  const s = input.copy()
   const frames: Array<Frame.Frame> = []
   const end = chunk.length
   let pos = 0
@@ -156,7 +179,7 @@ export const decode = (input: Readonly<DecoderState>, chunk: Uint8Array): Frame.
     pos += take
     s.remaining -= take
     s.maskPhase = (s.maskPhase + take) & 3
-    if (s.opcode >= CLOSE) {
+    if (isControl(s.opcode)) {
       if (s.remaining !== 0) {
         s.controlBytes = concat([s.controlBytes, piece], s.controlBytes.length + take)
         break
@@ -174,22 +197,30 @@ export const decode = (input: Readonly<DecoderState>, chunk: Uint8Array): Frame.
   return { state: s, frames, error: s.error }
 }
 
+/** Read after `readHeader`, which may have moved the phase (TypeScript narrows `s.phase` too early). */
 const inPayload = (s: DecoderState): boolean => s.phase === PAYLOAD
 
-const fail = (s: DecoderState, message: string, closeCode: number): void => {
-  s.phase = FAILED
-  s.error = new RemoteProtocolError({ message, closeCode })
-}
-
-const failWith = (s: DecoderState, error: RemoteProtocolError): void => {
+const fail = (s: DecoderState, error: RemoteProtocolError): undefined => {
   s.phase = FAILED
   s.error = error
+  return undefined
 }
+
+// Reading a header (RFC 6455 §5.2)
+
+const NEED_MORE = { _tag: "NeedMore" } as const
+const READ = { _tag: "Header" } as const
+
+/**
+ * What a step of header reading gives: more bytes are needed, the header (read into the frame
+ * fields of the state: `fin`, `rsv`, `opcode`, `masked`, `remaining`), or the violation.
+ */
+type HeaderStep = typeof NEED_MORE | typeof READ | RemoteProtocolError
 
 /**
  * Reads a frame header from `chunk` at `pos`, after any header bytes held from earlier chunks.
- * Returns how many bytes of `chunk` it consumed. On success the state is in PAYLOAD; when the
- * header is incomplete the bytes are held and the state stays in HEADER.
+ * Returns how many bytes of `chunk` it consumed. With a header the state is in PAYLOAD; when the
+ * header is incomplete its bytes are held and the state stays in HEADER.
  */
 const readHeader = (s: DecoderState, chunk: Uint8Array, pos: number): number => {
   const held = s.headerBytes.length
@@ -197,6 +228,7 @@ const readHeader = (s: DecoderState, chunk: Uint8Array, pos: number): number => 
   let offset = pos
   let available = chunk.length - pos
   if (held > 0) {
+    // §5.2: a header is at most 2 + 8 + 4 bytes.
     const take = Math.min(14 - held, available)
     bytes = new Uint8Array(held + take)
     bytes.set(s.headerBytes)
@@ -204,133 +236,137 @@ const readHeader = (s: DecoderState, chunk: Uint8Array, pos: number): number => 
     offset = 0
     available = bytes.length
   }
-  const length = parseHeader(s, bytes, offset, available)
-  if (length === 0) {
-    if (s.phase === HEADER) s.headerBytes = bytes.slice(offset, offset + available)
+  let step = parseHeader(s, bytes, offset, available)
+  if (step._tag === "Header") step = checkHeader(s, available)
+  if (step._tag === "NeedMore") {
+    s.headerBytes = bytes.slice(offset, offset + available)
     return chunk.length - pos
   }
+  if (step._tag === "RemoteProtocolError") {
+    fail(s, step)
+    return chunk.length - pos
+  }
+  const length = headerLength(s)
   s.headerBytes = EMPTY
+  s.maskKey = s.masked ? readUint32(bytes, offset + length - 4) : 0
+  s.maskPhase = 0
+  s.phase = PAYLOAD
   return length - held
 }
 
-/** RFC 6455 §5.2, checks in wsproto's order. Returns the header length, or 0 when incomplete or failed. */
-const parseHeader = (s: DecoderState, bytes: Uint8Array, offset: number, available: number): number => {
-  if (available < 2) return 0
+/**
+ * A header's length: since §5.2 asks for the minimal length encoding, it follows from the
+ * payload length and the mask bit.
+ */
+const headerLength = (s: DecoderState): number =>
+  (s.remaining < 126 ? 2 : s.remaining <= 0xffff ? 4 : 10) + (s.masked ? 4 : 0)
+
+/** Steps 1 and 2: the header's fields, once its extended length is there (RFC 6455 §5.2). */
+const parseHeader = (s: DecoderState, bytes: Uint8Array, offset: number, available: number): HeaderStep => {
+  if (available < 2) return NEED_MORE
   const b0 = bytes[offset]!
   const b1 = bytes[offset + 1]!
   const fin = (b0 & 0x80) !== 0
-  const rsv = (b0 >>> 4) & 0x7
   const opcode = b0 & 0x0f
-  const isControl = (opcode & 0x8) !== 0
-  if (opcode > BINARY && (opcode < CLOSE || opcode > 0xa)) {
-    fail(s, `Invalid opcode 0x${opcode.toString(16)}`, PROTOCOL_ERROR)
-    return 0
-  }
-  if (isControl && !fin) {
-    fail(s, "Invalid attempt to fragment control frame", PROTOCOL_ERROR)
-    return 0
-  }
+  const control = isControl(opcode)
+  if (!isDefined(opcode)) return protocolError(`Invalid opcode 0x${opcode.toString(16)}`)
+  if (control && !fin) return protocolError("Invalid attempt to fragment control frame")
   const length7 = b1 & 0x7f
-  if (isControl && length7 > 125) {
-    fail(s, "Control frame with payload len > 125", PROTOCOL_ERROR)
-    return 0
-  }
-  const lengthEnd = length7 === 126 ? 4 : length7 === 127 ? 10 : 2
-  if (available < lengthEnd) return 0
+  if (control && length7 > MAX_CONTROL_PAYLOAD) return protocolError("Control frame with payload len > 125")
   let payloadLength = length7
   if (length7 === 126) {
+    if (available < 4) return NEED_MORE
     payloadLength = (bytes[offset + 2]! << 8) | bytes[offset + 3]!
-    if (payloadLength < 126) {
-      fail(s, "Payload length used 2 bytes when 1 would have sufficed", PROTOCOL_ERROR)
-      return 0
-    }
+    if (payloadLength < 126) return protocolError("Payload length used 2 bytes when 1 would have sufficed")
   } else if (length7 === 127) {
+    if (available < 10) return NEED_MORE
     const high = readUint32(bytes, offset + 2)
-    if (high >= 0x80000000) {
-      fail(s, "8-byte payload length with non-zero MSB", PROTOCOL_ERROR)
-      return 0
-    }
+    if (high >= 0x80000000) return protocolError("8-byte payload length with non-zero MSB")
     payloadLength = high * 0x100000000 + readUint32(bytes, offset + 6)
-    if (payloadLength <= 0xffff) {
-      fail(s, "Payload length used 8 bytes when 2 would have sufficed", PROTOCOL_ERROR)
-      return 0
-    }
-  }
-  const masked = (b1 & 0x80) !== 0
-  const extensions = s.config.extensions.length > 0
-  const wrongMasking = masked !== (s.config.role === "server")
-  // Without extensions both checks need no more bytes: fail before the masking key arrives.
-  if (!extensions && rsv !== 0) return failHeader(s, "Reserved bit set unexpectedly")
-  if (!extensions && wrongMasking) return failMasking(s, masked)
-  const headerLength = masked ? lengthEnd + 4 : lengthEnd
-  if (available < headerLength) return 0
-  let claimed = 0
-  if (extensions) {
-    // Extension hooks see each header once, complete, before the masking check (wsproto's order).
-    claimed = inboundHeader(s, { fin, rsv, opcode, payloadLength } as InboundHeader)
-    if (claimed < 0) return 0
-    if ((rsv & ~claimed) !== 0) return failHeader(s, "Reserved bit set unexpectedly")
-    if (wrongMasking) return failMasking(s, masked)
-  }
-  if (payloadLength > s.config.maxFrameSize) {
-    fail(s, `Frame payload of ${payloadLength} bytes exceeds the limit of ${s.config.maxFrameSize}`, MESSAGE_TOO_BIG)
-    return 0
-  }
-  if (!isControl) {
-    // RFC 6455 §5.4: a message is one TEXT or BINARY frame and then CONTINUATION frames.
-    if (opcode === CONTINUATION) {
-      if (s.message === 0) {
-        fail(s, "unexpected CONTINUATION", PROTOCOL_ERROR)
-        return 0
-      }
-    } else if (s.message !== 0) {
-      fail(s, `expected CONTINUATION, got ${OPCODE_NAMES[opcode]}`, PROTOCOL_ERROR)
-      return 0
-    } else {
-      s.message = opcode
-    }
-    // Frames no extension claimed are not transformed: they count against the limit at once.
-    if (claimed === 0 && s.messageSize + payloadLength > s.config.maxMessageSize) {
-      fail(s, `Message exceeds the limit of ${s.config.maxMessageSize} bytes`, MESSAGE_TOO_BIG)
-      return 0
-    }
+    if (payloadLength <= 0xffff) return protocolError("Payload length used 8 bytes when 2 would have sufficed")
   }
   s.fin = fin
+  s.rsv = (b0 >>> 4) & 0x7
   s.opcode = opcode
+  s.masked = (b1 & 0x80) !== 0
   s.remaining = payloadLength
-  s.masked = masked
-  s.maskKey = masked ? packKey(bytes, offset + lengthEnd) : 0
-  s.maskPhase = 0
-  s.phase = PAYLOAD
-  return headerLength
+  return READ
 }
 
-const failHeader = (s: DecoderState, message: string): number => {
-  fail(s, message, PROTOCOL_ERROR)
-  return 0
+/** Steps 3 to 5 over the parsed header; `available` says whether its masking key is there. */
+const checkHeader = (s: DecoderState, available: number): HeaderStep => {
+  let claimed = 0
+  if (s.config.extensions.length === 0) {
+    const bits = checkBits(s, 0)
+    if (bits !== undefined) return bits
+    if (available < headerLength(s)) return NEED_MORE
+  } else {
+    if (available < headerLength(s)) return NEED_MORE
+    const hooks = inboundHeader(s)
+    if (typeof hooks !== "number") return hooks
+    claimed = hooks
+    const bits = checkBits(s, claimed)
+    if (bits !== undefined) return bits
+  }
+  return checkLimits(s, claimed) ?? READ
 }
 
-const failMasking = (s: DecoderState, masked: boolean): number =>
-  failHeader(s, masked ? "client received unexpected masked frame" : "server received unexpected unmasked frame")
+const protocolError = (message: string): RemoteProtocolError => violation("ProtocolViolation", message)
 
-const readUint32 = (bytes: Uint8Array, offset: number): number =>
-  ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0
+/** Step 4: RSV bits no extension claimed (RFC 6455 §5.2), masking by role (§5.1). */
+const checkBits = (s: DecoderState, claimed: number): RemoteProtocolError | undefined => {
+  if ((s.rsv & ~claimed) !== 0) return protocolError("Reserved bit set unexpectedly")
+  if (s.masked === (s.config.role === "server")) return undefined
+  return protocolError(
+    s.masked ? "client received unexpected masked frame" : "server received unexpected unmasked frame"
+  )
+}
 
-/** Runs the extensions' header hooks; returns the RSV bits they claim, or -1 when one failed. */
-const inboundHeader = (s: DecoderState, header: InboundHeader): number => {
+/**
+ * Step 5: the frame size, RFC 6455 §5.4 fragmentation (a message is one TEXT or BINARY frame and
+ * then CONTINUATION frames) and the message size. Enters a new message.
+ */
+const checkLimits = (s: DecoderState, claimed: number): RemoteProtocolError | undefined => {
+  const { maxFrameSize, maxMessageSize } = s.config
+  const opcode = s.opcode
+  const payloadLength = s.remaining
+  if (payloadLength > maxFrameSize) {
+    return violation("MessageTooBig", `Frame payload of ${payloadLength} bytes exceeds the limit of ${maxFrameSize}`)
+  }
+  if (isControl(opcode)) return undefined
+  if (opcode === Opcode.CONTINUATION) {
+    if (s.message === 0) return protocolError("unexpected CONTINUATION")
+  } else if (s.message !== 0) {
+    return protocolError(`expected CONTINUATION, got ${opcodeName(opcode)}`)
+  } else {
+    s.message = opcode
+  }
+  // Frames no extension claimed are not transformed: they count against the limit at once.
+  if (claimed === 0 && s.messageSize + payloadLength > maxMessageSize) return messageTooBig(maxMessageSize)
+  return undefined
+}
+
+const opcodeName = (opcode: number): string | undefined =>
+  Object.keys(Opcode).find((name) => Opcode[name as keyof typeof Opcode] === opcode)
+
+const messageTooBig = (limit: number): RemoteProtocolError =>
+  violation("MessageTooBig", `Message exceeds the limit of ${limit} bytes`)
+
+// Extensions (RFC 6455 §9)
+
+/** Step 3: the extensions' header hooks; the RSV bits they claim, or the error of one. */
+const inboundHeader = (s: DecoderState): number | RemoteProtocolError => {
   const extensions = s.config.extensions
   const states = s.extensionStates.slice()
+  const header: InboundHeader = { fin: s.fin, rsv: s.rsv, opcode: s.opcode as Frame.Opcode, payloadLength: s.remaining }
   let claimed = 0
   for (let i = 0; i < extensions.length; i++) {
     const hook = extensions[i]!.inboundHeader
     if (hook === undefined) continue
     const result = hook(states[i], header)
-    if (result instanceof RemoteProtocolError) {
-      failWith(s, result)
-      return -1
-    }
-    states[i] = result[0]
-    claimed |= result[1]
+    if (result.error !== undefined) return result.error
+    states[i] = result.state
+    claimed |= result.value
   }
   s.extensionStates = states
   return claimed
@@ -346,29 +382,26 @@ const inboundPayload = (s: DecoderState, piece: Uint8Array, frameFinished: boole
     const hook = extensions[i]!.inboundPayload
     if (hook === undefined) continue
     const result = hook(states[i], data, budget)
-    if (result instanceof RemoteProtocolError) {
-      failWith(s, result)
-      return undefined
-    }
-    states[i] = result[0]
-    data = result[1]
+    if (result.error !== undefined) return fail(s, result.error)
+    states[i] = result.state
+    data = result.value
   }
   if (frameFinished) {
     for (let i = 0; i < extensions.length; i++) {
       const hook = extensions[i]!.inboundComplete
       if (hook === undefined) continue
       const result = hook(states[i], s.fin, budget - data.length)
-      if (result instanceof RemoteProtocolError) {
-        failWith(s, result)
-        return undefined
-      }
-      states[i] = result[0]
-      if (result[1] !== undefined && result[1].length > 0) data = concat([data, result[1]], data.length + result[1].length)
+      if (result.error !== undefined) return fail(s, result.error)
+      states[i] = result.state
+      const tail = result.value
+      if (tail !== undefined && tail.length > 0) data = concat([data, tail], data.length + tail.length)
     }
   }
   s.extensionStates = states
   return data
 }
+
+// Payloads
 
 /** The next `take` payload bytes at `pos`, unmasked (RFC 6455 §5.3). */
 const unmask = (s: DecoderState, chunk: Uint8Array, pos: number, take: number): Uint8Array => {
@@ -386,18 +419,13 @@ const data = (s: DecoderState, piece: Uint8Array, frameFinished: boolean, frames
   const bytes = s.config.extensions.length === 0 ? piece : inboundPayload(s, piece, frameFinished)
   if (bytes === undefined) return
   s.messageSize += bytes.length
-  if (s.messageSize > s.config.maxMessageSize) {
-    fail(s, `Message exceeds the limit of ${s.config.maxMessageSize} bytes`, MESSAGE_TOO_BIG)
-    return
-  }
+  if (s.messageSize > s.config.maxMessageSize) return fail(s, messageTooBig(s.config.maxMessageSize))
   const messageFinished = frameFinished && s.fin
   const assemble = s.config.assemble
-  if (s.message === TEXT) {
+  if (s.message === Opcode.TEXT) {
+    // RFC 6455 §8.1: text is UTF-8, checked as it arrives.
     const decoded = Utf8.decodeChunk(s.utf8Carry, bytes, messageFinished)
-    if (decoded === undefined) {
-      fail(s, "Invalid UTF-8 in text message", INVALID_PAYLOAD)
-      return
-    }
+    if (decoded === undefined) return fail(s, violation("InvalidPayload", "Invalid UTF-8 in text message"))
     s.utf8Carry = decoded.carry
     if (!assemble) {
       frames.push({ _tag: "Text", data: decoded.text, frameFinished, messageFinished })
@@ -433,9 +461,9 @@ const assembled = (parts: Parts | undefined, last: Uint8Array, size: number): Ui
 const control = (s: DecoderState, piece: Uint8Array, frames: Array<Frame.Frame>): void => {
   const payload = s.config.extensions.length === 0 ? piece : inboundPayload(s, piece, true)
   if (payload === undefined) return
-  if (s.opcode === PING) {
+  if (s.opcode === Opcode.PING) {
     frames.push({ _tag: "Ping", payload })
-  } else if (s.opcode !== CLOSE) {
+  } else if (s.opcode === Opcode.PONG) {
     frames.push({ _tag: "Pong", payload })
   } else {
     close(s, payload, frames)
@@ -444,16 +472,17 @@ const control = (s: DecoderState, piece: Uint8Array, frames: Array<Frame.Frame>)
 
 /** RFC 6455 §5.5.1 and §7.4: the close payload is empty, or a valid code and a UTF-8 reason. */
 const close = (s: DecoderState, payload: Uint8Array, frames: Array<Frame.Frame>): void => {
-  let code = NO_STATUS_RCVD
+  let code: number = CloseReason.NO_STATUS_RCVD
   let reason = ""
-  if (payload.length === 1) return fail(s, "CLOSE with 1 byte payload", PROTOCOL_ERROR)
+  if (payload.length === 1) return fail(s, protocolError("CLOSE with 1 byte payload"))
   if (payload.length >= 2) {
     code = (payload[0]! << 8) | payload[1]!
-    if (code < 1000 || code > 4999) return fail(s, `CLOSE with invalid code ${code}`, PROTOCOL_ERROR)
-    if (isLocalOnlyCloseCode(code)) return fail(s, `remote CLOSE with local-only reason ${code}`, PROTOCOL_ERROR)
-    if (!isValidCloseCode(code)) return fail(s, `CLOSE with unknown reserved code ${code}`, PROTOCOL_ERROR)
+    // §7.4.2: codes below 1000 are not used and none above 4999 is defined.
+    if (code < 1000 || code > 4999) return fail(s, protocolError(`CLOSE with invalid code ${code}`))
+    if (isLocalOnlyCloseCode(code)) return fail(s, protocolError(`remote CLOSE with local-only reason ${code}`))
+    if (!isValidCloseCode(code)) return fail(s, protocolError(`CLOSE with unknown reserved code ${code}`))
     const text = Utf8.decodeComplete(payload.subarray(2))
-    if (text === undefined) return fail(s, "Error decoding CLOSE reason: invalid UTF-8", INVALID_PAYLOAD)
+    if (text === undefined) return fail(s, violation("InvalidPayload", "Error decoding CLOSE reason: invalid UTF-8"))
     reason = text
   }
   frames.push({ _tag: "Close", code, reason })

@@ -2,30 +2,23 @@
  * The frame encoder: RFC 6455 §5.2 headers, §5.3 masking for the client role, §5.4 fragmentation
  * of outgoing messages, §5.5 control frame rules, §5.5.1 close payloads.
  */
-import * as Either from "effect/Either"
-import { LocalProtocolError } from "../Errors.js"
+import type { LocalProtocolError } from "../Errors.js"
 import type { Extension, OutboundFrame } from "../Extensions.js"
 import type * as Frame from "../Frame.js"
 import { allocUnsafe, EMPTY, SLAB_ROOM_MAX, slabCommit, slabOffset, slabRoom, utf8Length, writeUtf8 } from "./bytes.js"
-import { isValidCloseCode, NO_STATUS_RCVD } from "./closeCode.js"
-import { maskInPlace, maskInto, packKey } from "./mask.js"
+import { CloseReason, isValidCloseCode } from "./closeCode.js"
+import { local } from "./errors.js"
+import { isControl, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD, Opcode } from "./frameHeader.js"
+import { maskInPlace, maskInto, readUint32 } from "./mask.js"
 
-const CONTINUATION = 0x0
-const TEXT = 0x1
-const BINARY = 0x2
-const CLOSE = 0x8
-const PING = 0x9
-const PONG = 0xa
+/** @internal */
+export const TypeId: Frame.EncoderTypeId = Symbol.for("effect-wsproto/Frame/EncoderState") as Frame.EncoderTypeId
 
 /** Text up to this many UTF-16 units is tried as ASCII, written by a JavaScript loop. */
 const SHORT_TEXT_MAX = 32
 
 /** Payloads up to this size are copied behind their header; larger ones are sent as they are. */
 const COPY_LIMIT = 16 * 1024
-
-/** RFC 6455 §5.5: control payloads are at most 125 bytes, so a close reason at most 123. */
-const MAX_CONTROL_PAYLOAD = 125
-const MAX_CLOSE_REASON = 123
 
 /** UTF-8 of a string: sized first and written in place, much faster than `TextEncoder.encode`. */
 const utf8Bytes = (text: string): Uint8Array => {
@@ -34,16 +27,15 @@ const utf8Bytes = (text: string): Uint8Array => {
   return out
 }
 
-/** @internal */
-export interface EncoderConfig {
+interface EncoderConfig {
   readonly role: Frame.Role
   readonly fragmentSize: number
   readonly maskKey: Frame.MaskKeySource
   readonly extensions: ReadonlyArray<Extension>
 }
 
-/** @internal */
-export class EncoderState {
+class EncoderState implements Frame.EncoderState {
+  declare readonly [TypeId]: Frame.EncoderTypeId
   constructor(
     readonly config: EncoderConfig,
     /** Opcode of the message left unfinished, 0 between messages. */
@@ -51,6 +43,8 @@ export class EncoderState {
     readonly extensionStates: ReadonlyArray<unknown>
   ) {}
 }
+
+Object.defineProperty(EncoderState.prototype, TypeId, { value: TypeId })
 
 const POOL_SIZE = 1024
 const pool = new Uint8Array(POOL_SIZE)
@@ -72,10 +66,12 @@ export const randomMaskKey: Frame.MaskKeySource = () => {
 }
 
 /** @internal */
-export const make = (options: Frame.EncoderOptions): EncoderState => {
+export const make = (options: Frame.EncoderOptions): Frame.EncoderState => {
   const extensions = options.extensions ?? []
   const fragmentSize = options.fragmentSize ?? Infinity
-  if (!(fragmentSize >= 1)) throw new RangeError(`fragmentSize must be at least 1, got ${fragmentSize}`)
+  if (!(fragmentSize >= 1)) {
+    throw local("InvalidOption", `fragmentSize is ${fragmentSize}: give a number of payload bytes of at least 1`)
+  }
   return new EncoderState(
     { role: options.role, fragmentSize, maskKey: options.maskKey ?? randomMaskKey, extensions },
     0,
@@ -83,27 +79,27 @@ export const make = (options: Frame.EncoderOptions): EncoderState => {
   )
 }
 
-type Result = Either.Either<Frame.Encoded, LocalProtocolError>
+const failed = (state: Frame.EncoderState, error: LocalProtocolError): Frame.Encoded => ({ state, bytes: [], error })
 
 /** @internal */
-export const encodeMessage = (state: Readonly<EncoderState>, data: string | Uint8Array, fin = true): Result => {
-  const opcode = typeof data === "string" ? TEXT : BINARY
+export const encodeMessage = (input: Frame.EncoderState, data: string | Uint8Array, fin = true): Frame.Encoded => {
+  const state = input as EncoderState
+  const opcode = typeof data === "string" ? Opcode.TEXT : Opcode.BINARY
   if (state.message !== 0 && state.message !== opcode) {
-    return Either.left(
-      new LocalProtocolError({
-        message: `Data type mismatch inside message: a ${opcode === TEXT ? "text" : "binary"} piece inside a ${
-          opcode === TEXT ? "binary" : "text"
-        } message`
-      })
+    const [piece, open] = opcode === Opcode.TEXT ? ["text", "binary"] : ["binary", "text"]
+    const advice = `finish the ${open} message (fin true) first`
+    return failed(
+      state,
+      local("InvalidState", `Data type mismatch inside message: a ${piece} piece inside a ${open} message; ${advice}`)
     )
   }
   const config = state.config
-  const first = state.message === 0 ? opcode : CONTINUATION
+  const first = state.message === 0 ? opcode : Opcode.CONTINUATION
   const message = fin ? 0 : opcode
   const size = config.fragmentSize
   if (config.extensions.length === 0 && (typeof data === "string" ? data.length * 3 : data.length) <= size) {
     const bytes = typeof data === "string" ? [textFrame(config, fin, first, data)] : frame(config, fin, 0, first, data)
-    return Either.right({ state: next(state, message, state.extensionStates), bytes })
+    return { state: next(state, message, state.extensionStates), bytes, error: undefined }
   }
   const payload = typeof data === "string" ? utf8Bytes(data) : data
   const writer = new Writer(state)
@@ -114,34 +110,42 @@ export const encodeMessage = (state: Readonly<EncoderState>, data: string | Uint
     // RFC 6455 §5.4: the first fragment carries the opcode, the rest are CONTINUATION frames.
     for (let offset = 0; offset < payload.length && writer.error === undefined; offset += size) {
       const last = offset + size >= payload.length
-      writer.frame(fin && last, offset === 0 ? first : CONTINUATION, payload.subarray(offset, offset + size), messageLength)
+      writer.frame(fin && last, offset === 0 ? first : Opcode.CONTINUATION, payload.subarray(offset, offset + size), messageLength)
     }
   }
   return writer.result(message)
 }
 
 /** The state after a step: the same object when nothing changed. */
-const next = (state: Readonly<EncoderState>, message: number, extensionStates: ReadonlyArray<unknown>) =>
+const next = (state: EncoderState, message: number, extensionStates: ReadonlyArray<unknown>) =>
   message === state.message && extensionStates === state.extensionStates
     ? state
     : new EncoderState(state.config, message, extensionStates)
 
 /** @internal */
-export const encodePing = (state: Readonly<EncoderState>, payload: Uint8Array = EMPTY): Result =>
-  control(state, PING, payload)
+export const encodePing = (state: Frame.EncoderState, payload: Uint8Array = EMPTY): Frame.Encoded =>
+  control(state as EncoderState, Opcode.PING, payload)
 
 /** @internal */
-export const encodePong = (state: Readonly<EncoderState>, payload: Uint8Array = EMPTY): Result =>
-  control(state, PONG, payload)
+export const encodePong = (state: Frame.EncoderState, payload: Uint8Array = EMPTY): Frame.Encoded =>
+  control(state as EncoderState, Opcode.PONG, payload)
 
 /** @internal */
-export const encodeClose = (state: Readonly<EncoderState>, code?: number, reason = ""): Result => {
-  if (code === undefined || code === NO_STATUS_RCVD) {
-    if (reason !== "") return Either.left(new LocalProtocolError({ message: "cannot specify a reason without a code" }))
-    return control(state, CLOSE, EMPTY)
+export const encodeClose = (input: Frame.EncoderState, code?: number, reason = ""): Frame.Encoded => {
+  const state = input as EncoderState
+  if (code === undefined || code === CloseReason.NO_STATUS_RCVD) {
+    // RFC 6455 §5.5.1: a reason follows a code.
+    if (reason !== "") return failed(state, local("InvalidEvent", "cannot specify a reason without a code"))
+    return control(state, Opcode.CLOSE, EMPTY)
   }
   if (!isValidCloseCode(code)) {
-    return Either.left(new LocalProtocolError({ message: `Close code ${code} may not be sent (RFC 6455 §7.4)` }))
+    return failed(
+      state,
+      local(
+        "InvalidEvent",
+        `Close code ${code} may not be sent (RFC 6455 §7.4): send 1000–1003, 1007–1014 or 3000–4999, or no code`
+      )
+    )
   }
   const encoded = utf8Bytes(reason)
   let length = encoded.length
@@ -154,10 +158,10 @@ export const encodeClose = (state: Readonly<EncoderState>, code?: number, reason
   payload[0] = code >>> 8
   payload[1] = code & 0xff
   payload.set(encoded.subarray(0, length), 2)
-  return control(state, CLOSE, payload)
+  return control(state, Opcode.CLOSE, payload)
 }
 
-const control = (state: Readonly<EncoderState>, opcode: number, payload: Uint8Array): Result => {
+const control = (state: EncoderState, opcode: number, payload: Uint8Array): Frame.Encoded => {
   const writer = new Writer(state)
   writer.frame(true, opcode, payload)
   return writer.result(state.message)
@@ -169,13 +173,13 @@ class Writer {
   extensionStates: ReadonlyArray<unknown>
   error: LocalProtocolError | undefined = undefined
 
-  constructor(readonly state: Readonly<EncoderState>) {
+  constructor(readonly state: EncoderState) {
     this.extensionStates = state.extensionStates
   }
 
-  result(message: number): Result {
-    if (this.error !== undefined) return Either.left(this.error)
-    return Either.right({ state: next(this.state, message, this.extensionStates), bytes: this.bytes })
+  result(message: number): Frame.Encoded {
+    if (this.error !== undefined) return failed(this.state, this.error)
+    return { state: next(this.state, message, this.extensionStates), bytes: this.bytes, error: undefined }
   }
 
   frame(fin: boolean, opcode: number, data: Uint8Array, messageLength?: number): void {
@@ -189,8 +193,12 @@ class Writer {
       rsv = outbound.rsv
       payload = outbound.payload
     }
-    if (opcode >= CLOSE && payload.length > MAX_CONTROL_PAYLOAD) {
-      this.error = new LocalProtocolError({ message: "payload too long for control frame" })
+    if (isControl(opcode) && payload.length > MAX_CONTROL_PAYLOAD) {
+      const limit = `the ${MAX_CONTROL_PAYLOAD}-byte limit of a control frame (RFC 6455 §5.5)`
+      this.error = local(
+        "InvalidEvent",
+        `A ${controlName(opcode)} payload of ${payload.length} bytes is over ${limit}: send at most ${MAX_CONTROL_PAYLOAD} bytes`
+      )
       return
     }
     this.bytes.push(...frame(config, fin, rsv, opcode, payload))
@@ -205,17 +213,20 @@ class Writer {
       const hook = extensions[i]!.outbound
       if (hook === undefined) continue
       const result = hook(states[i], current)
-      if (result instanceof LocalProtocolError) {
-        this.error = result
+      if (result.error !== undefined) {
+        this.error = result.error
         return undefined
       }
-      states[i] = result[0]
-      current = result[1]
+      states[i] = result.state
+      current = result.value
     }
     this.extensionStates = states
     return current
   }
 }
+
+const controlName = (opcode: number): string =>
+  opcode === Opcode.PING ? "Ping" : opcode === Opcode.PONG ? "Pong" : "Close"
 
 const headerLength = (config: EncoderConfig, length: number): number =>
   (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (config.role === "client" ? 4 : 0)
@@ -258,7 +269,7 @@ const writeHeader = (
     out[keyOffset + 2] = keyBytes[2]!
     out[keyOffset + 3] = keyBytes[3]!
     const payloadStart = keyOffset + 4
-    const key = packKey(out, keyOffset)
+    const key = readUint32(out, keyOffset)
     if (source === undefined) maskInPlace(out, payloadStart, payloadStart + length, key, 0)
     else maskInto(source, 0, length, key, 0, out, payloadStart)
   }

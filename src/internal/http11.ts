@@ -14,6 +14,7 @@ export interface Limits {
 
 /** @internal */
 export interface RequestHead {
+  readonly _tag: "Request"
   readonly method: string
   readonly target: string
   readonly versionMinor: number
@@ -22,6 +23,7 @@ export interface RequestHead {
 
 /** @internal */
 export interface ResponseHead {
+  readonly _tag: "Response"
   readonly statusCode: number
   readonly reason: string
   readonly versionMinor: number
@@ -29,21 +31,19 @@ export interface ResponseHead {
 }
 
 /**
- * Why a head could not be read: `tooLarge` answers 431 (RFC 6585 §5), `malformed` 400.
+ * Why a head or body could not be read, as the handshake reports it (statuses in errors.ts).
  *
  * @internal
  */
-export interface HeadFailure {
-  readonly _tag: "HeadFailure"
-  readonly reason: "tooLarge" | "malformed"
+export interface Failure {
+  readonly _tag: "Failure"
+  readonly reason: "HeadTooLarge" | "MalformedHttp"
   readonly message: string
 }
 
-const failure = (reason: HeadFailure["reason"], message: string): HeadFailure => ({
-  _tag: "HeadFailure",
-  reason,
-  message
-})
+const failure = (reason: Failure["reason"], message: string): Failure => ({ _tag: "Failure", reason, message })
+
+const malformed = (message: string): Failure => failure("MalformedHttp", message)
 
 // ---------------------------------------------------------------------------------------------
 // Collecting the bytes of a head
@@ -75,7 +75,7 @@ const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a]
 export type Collected =
   | { readonly _tag: "More"; readonly buffer: HeadBuffer }
   | { readonly _tag: "Head"; readonly head: Uint8Array; readonly rest: Uint8Array }
-  | HeadFailure
+  | Failure
 
 /**
  * Adds a chunk; returns the complete head (terminator included) and the bytes after it, once the
@@ -97,7 +97,7 @@ export const collectHead = (buffer: HeadBuffer, chunk: Uint8Array, limits: Limit
   }
   const size = buffer.size + (end < 0 ? chunk.length : end)
   if (size > limits.maxHeadSize) {
-    return failure("tooLarge", `HTTP head larger than ${limits.maxHeadSize} bytes`)
+    return failure("HeadTooLarge", `HTTP head larger than ${limits.maxHeadSize} bytes`)
   }
   if (end < 0) {
     // A copy: the caller may reuse its read buffer.
@@ -137,32 +137,41 @@ const INVALID_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/
 /** @internal */
 export const isToken = (text: string): boolean => TOKEN.test(text)
 
-const splitLines = (head: Uint8Array): Array<string> | HeadFailure => {
-  const text = latin1(head.subarray(0, head.length - 4))
-  const lines = text.split("\r\n")
-  for (const line of lines) {
-    if (line.includes("\r") || line.includes("\n")) return failure("malformed", "bare CR or LF in HTTP head")
-  }
-  return lines
+/** A head's start line and field lines (RFC 9112 §2.1). */
+interface Lines {
+  readonly _tag: "Lines"
+  readonly start: string
+  readonly fields: ReadonlyArray<string>
 }
 
-const parseHeaders = (lines: ReadonlyArray<string>, limits: Limits): Headers | HeadFailure => {
+const splitLines = (head: Uint8Array): Lines | Failure => {
+  const lines = latin1(head.subarray(0, head.length - 4)).split("\r\n")
+  for (const line of lines) {
+    if (line.includes("\r") || line.includes("\n")) return malformed("bare CR or LF in HTTP head")
+  }
+  return { _tag: "Lines", start: lines[0]!, fields: lines.slice(1) }
+}
+
+const parseHeaders = (
+  lines: ReadonlyArray<string>,
+  limits: Limits
+): { readonly _tag: "Headers"; readonly headers: Headers } | Failure => {
   if (lines.length > limits.maxHeaders) {
-    return failure("tooLarge", `more than ${limits.maxHeaders} header fields`)
+    return failure("HeadTooLarge", `more than ${limits.maxHeaders} header fields`)
   }
   const headers: Array<readonly [string, string]> = []
   for (const line of lines) {
     // RFC 9112 §5.2: obs-fold (a line starting with whitespace) is rejected.
-    if (line.startsWith(" ") || line.startsWith("\t")) return failure("malformed", "obsolete line folding in HTTP head")
+    if (line.startsWith(" ") || line.startsWith("\t")) return malformed("obsolete line folding in HTTP head")
     const colon = line.indexOf(":")
     const name = colon < 0 ? "" : line.slice(0, colon)
     // RFC 9112 §5.1: no whitespace between the field name and the colon.
-    if (!isToken(name)) return failure("malformed", `invalid header field ${JSON.stringify(line.slice(0, 64))}`)
+    if (!isToken(name)) return malformed(`invalid header field ${JSON.stringify(line.slice(0, 64))}`)
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "")
-    if (INVALID_VALUE.test(value)) return failure("malformed", `invalid value in header field ${name}`)
+    if (INVALID_VALUE.test(value)) return malformed(`invalid value in header field ${name}`)
     headers.push([name, value])
   }
-  return headers
+  return { _tag: "Headers", headers }
 }
 
 const REQUEST_LINE = /^([^ ]+) ([^ ]+) HTTP\/(\d)\.(\d)$/
@@ -176,16 +185,22 @@ const TARGET = /^[\x21-\x7e]+$/
  *
  * @internal
  */
-export const parseRequest = (head: Uint8Array, limits: Limits): RequestHead | HeadFailure => {
+export const parseRequest = (head: Uint8Array, limits: Limits): RequestHead | Failure => {
   const lines = splitLines(head)
-  if (!Array.isArray(lines)) return lines
-  const match = REQUEST_LINE.exec(lines[0] ?? "")
+  if (lines._tag === "Failure") return lines
+  const match = REQUEST_LINE.exec(lines.start)
   if (match === null || !isToken(match[1]!) || !TARGET.test(match[2]!) || match[3] !== "1") {
-    return failure("malformed", `invalid request line ${JSON.stringify((lines[0] ?? "").slice(0, 64))}`)
+    return malformed(`invalid request line ${JSON.stringify(lines.start.slice(0, 64))}`)
   }
-  const headers = parseHeaders(lines.slice(1), limits)
-  if (!Array.isArray(headers)) return headers as HeadFailure
-  return { method: match[1]!, target: match[2]!, versionMinor: Number(match[4]), headers }
+  const fields = parseHeaders(lines.fields, limits)
+  if (fields._tag === "Failure") return fields
+  return {
+    _tag: "Request",
+    method: match[1]!,
+    target: match[2]!,
+    versionMinor: Number(match[4]),
+    headers: fields.headers
+  }
 }
 
 /**
@@ -193,16 +208,22 @@ export const parseRequest = (head: Uint8Array, limits: Limits): RequestHead | He
  *
  * @internal
  */
-export const parseResponse = (head: Uint8Array, limits: Limits): ResponseHead | HeadFailure => {
+export const parseResponse = (head: Uint8Array, limits: Limits): ResponseHead | Failure => {
   const lines = splitLines(head)
-  if (!Array.isArray(lines)) return lines
-  const match = STATUS_LINE.exec(lines[0] ?? "")
+  if (lines._tag === "Failure") return lines
+  const match = STATUS_LINE.exec(lines.start)
   if (match === null || match[1] !== "1" || INVALID_VALUE.test(match[4] ?? "")) {
-    return failure("malformed", `invalid status line ${JSON.stringify((lines[0] ?? "").slice(0, 64))}`)
+    return malformed(`invalid status line ${JSON.stringify(lines.start.slice(0, 64))}`)
   }
-  const headers = parseHeaders(lines.slice(1), limits)
-  if (!Array.isArray(headers)) return headers as HeadFailure
-  return { statusCode: Number(match[3]), reason: match[4] ?? "", versionMinor: Number(match[2]), headers }
+  const fields = parseHeaders(lines.fields, limits)
+  if (fields._tag === "Failure") return fields
+  return {
+    _tag: "Response",
+    statusCode: Number(match[3]),
+    reason: match[4] ?? "",
+    versionMinor: Number(match[2]),
+    headers: fields.headers
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,7 +237,8 @@ export const parseResponse = (head: Uint8Array, limits: Limits): ResponseHead | 
 export const values = (headers: Headers, name: string): Array<string> => {
   const lower = name.toLowerCase()
   const found: Array<string> = []
-  for (const [key, value] of headers) if (key.toLowerCase() === lower) found.push(value)
+  // Names are tokens (ASCII), so the length check first skips most fields without lowercasing.
+  for (const [key, value] of headers) if (key.length === lower.length && key.toLowerCase() === lower) found.push(value)
   return found
 }
 
@@ -240,7 +262,8 @@ export const listValues = (headers: Headers, name: string): Array<string> => {
  *
  * @internal
  */
-export const splitList = (value: string): Array<string> => splitOutsideQuotes(value, ",").map((element) => element.trim())
+export const splitList = (value: string): Array<string> =>
+  splitOutsideQuotes(value, ",").map((element) => element.trim())
 
 /**
  * Splits at `separator` wherever it is not inside a quoted string (RFC 9110 §5.6.4).
@@ -284,6 +307,29 @@ export type BodyState =
 
 type ChunkPhase = "size" | "data" | "dataEnd" | "trailer"
 
+/**
+ * RFC 9112 §6.3: 1xx, 204 and 304 responses have no body.
+ *
+ * @internal
+ */
+export const isBodiless = (status: number): boolean => status < 200 || status === 204 || status === 304
+
+/**
+ * RFC 9112 §6.3: a body is chunked when chunked is the last transfer coding; with another last
+ * coding it lasts until the close.
+ *
+ * @internal
+ */
+export const endsChunked = (codings: ReadonlyArray<string>): boolean =>
+  codings[codings.length - 1]!.toLowerCase() === "chunked"
+
+/**
+ * RFC 9110 §8.6: a Content-Length value, at most 15 digits (a safe integer).
+ *
+ * @internal
+ */
+export const isLength = (value: string): boolean => /^\d{1,15}$/.test(value)
+
 /** The longest chunk-size or trailer line accepted. */
 const MAX_LINE = 4096
 
@@ -292,19 +338,16 @@ const MAX_LINE = 4096
  *
  * @internal
  */
-export const bodyFraming = (head: ResponseHead): BodyState | HeadFailure => {
-  const status = head.statusCode
-  if (status < 200 || status === 204 || status === 304) return { _tag: "Done" }
+export const bodyFraming = (head: ResponseHead): BodyState | Failure => {
+  if (isBodiless(head.statusCode)) return { _tag: "Done" }
   const codings = listValues(head.headers, "transfer-encoding")
   if (codings.length > 0) {
-    return codings[codings.length - 1]!.toLowerCase() === "chunked"
-      ? { _tag: "Chunked", phase: "size", remaining: 0, line: "" }
-      : { _tag: "UntilClose" }
+    return endsChunked(codings) ? { _tag: "Chunked", phase: "size", remaining: 0, line: "" } : { _tag: "UntilClose" }
   }
   const lengths = new Set(listValues(head.headers, "content-length"))
   if (lengths.size === 0) return { _tag: "UntilClose" }
   const [length] = lengths
-  if (lengths.size > 1 || !/^\d{1,15}$/.test(length!)) return failure("malformed", "invalid Content-Length")
+  if (lengths.size > 1 || !isLength(length!)) return malformed("invalid Content-Length")
   const remaining = Number(length)
   return remaining === 0 ? { _tag: "Done" } : { _tag: "Length", remaining }
 }
@@ -312,7 +355,7 @@ export const bodyFraming = (head: ResponseHead): BodyState | HeadFailure => {
 /** @internal */
 export type BodyStep =
   | { readonly _tag: "Body"; readonly state: BodyState; readonly data: ReadonlyArray<Uint8Array> }
-  | HeadFailure
+  | Failure
 
 /**
  * Reads body bytes; the state is `Done` once the body is complete (bytes after it are ignored).
@@ -359,18 +402,18 @@ const readChunked = (start: Extract<BodyState, { _tag: "Chunked" }>, chunk: Uint
     const byte = chunk[i++]!
     if (byte !== 0x0a) {
       line += String.fromCharCode(byte)
-      if (line.length > MAX_LINE) return failure("malformed", "chunked body line too long")
+      if (line.length > MAX_LINE) return malformed("chunked body line too long")
       continue
     }
-    if (!line.endsWith("\r")) return failure("malformed", "bare LF in chunked body")
+    if (!line.endsWith("\r")) return malformed("bare LF in chunked body")
     const text = line.slice(0, -1)
     line = ""
     if (phase === "dataEnd") {
-      if (text !== "") return failure("malformed", "chunk data longer than its size")
+      if (text !== "") return malformed("chunk data longer than its size")
       phase = "size"
     } else if (phase === "size") {
       const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(text)
-      if (size === null) return failure("malformed", "invalid chunk size")
+      if (size === null) return malformed("invalid chunk size")
       remaining = parseInt(size[1]!, 16)
       phase = remaining === 0 ? "trailer" : "data"
     } else if (text === "") {
@@ -425,6 +468,26 @@ const head = (startLine: string, headers: Headers): Uint8Array => {
  */
 export const serializeRequest = (method: string, target: string, headers: Headers): Uint8Array =>
   head(`${method} ${target} HTTP/1.1`, headers)
+
+const REASON_PHRASES: Readonly<Record<number, string>> = {
+  101: "Switching Protocols",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  503: "Service Unavailable"
+}
+
+/**
+ * The reason phrase written for a status (RFC 9112 §4: it may be empty).
+ *
+ * @internal
+ */
+export const reasonPhrase = (statusCode: number): string => REASON_PHRASES[statusCode] ?? ""
 
 /**
  * A response head; the caller has checked the headers.

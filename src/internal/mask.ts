@@ -55,11 +55,12 @@ const kernel = webAssembly === undefined ? undefined : loadKernel(webAssembly)
 export const simdAvailable = kernel !== undefined
 
 /**
- * Packs four key bytes, `bytes[offset]` first, into a number.
+ * Reads four bytes, `bytes[offset]` first (network order, RFC 6455 §5.2), as an unsigned number:
+ * a packed masking key, or half of a 64-bit payload length.
  *
  * @internal
  */
-export const packKey = (bytes: Uint8Array, offset: number): number =>
+export const readUint32 = (bytes: Uint8Array, offset: number): number =>
   ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0
 
 const keyByte = (key: number, phase: number): number => (key >>> (24 - 8 * phase)) & 0xff

@@ -36,12 +36,13 @@ const expectHead = (collected: Http.Collected): { head: string; rest: string } =
 const parseRequest = (text: string, limits: Http.Limits = LIMITS) => Http.parseRequest(latin1(text), limits)
 const parseResponse = (text: string, limits: Http.Limits = LIMITS) => Http.parseResponse(latin1(text), limits)
 
-const expectFailure = (result: unknown, reason: Http.HeadFailure["reason"]): void => {
-  expect(result).toMatchObject({ _tag: "HeadFailure", reason })
+const expectFailure = (result: unknown, reason: Http.Failure["reason"]): void => {
+  expect(result).toMatchObject({ _tag: "Failure", reason })
 }
 
 /** A response head as `parseResponse` gives it, for `bodyFraming`. */
 const response = (statusCode: number, headers: Array<readonly [string, string]> = []): Http.ResponseHead => ({
+  _tag: "Response",
   statusCode,
   reason: "",
   versionMinor: 1,
@@ -54,7 +55,7 @@ const readAll = (state: Http.BodyState, chunks: ReadonlyArray<Uint8Array>) => {
   const pieces: Array<Uint8Array> = []
   for (const chunk of chunks) {
     const step = Http.readBody(current, chunk)
-    if (step._tag === "HeadFailure") return { failure: step, data: latin1Text(concatAll(pieces)), state: current }
+    if (step._tag === "Failure") return { failure: step, data: latin1Text(concatAll(pieces)), state: current }
     pieces.push(...step.data.map((piece) => piece.slice()))
     current = step.state
   }
@@ -135,8 +136,8 @@ describe("collecting a head (RFC 9112 §2.1: the head ends with an empty line)",
     expect(expectHead(collect(splitAt(REQUEST, [10, 40]), limits)).head).toBe(latin1Text(REQUEST))
   })
 
-  it("a head one byte over maxHeadSize is tooLarge (431)", () => {
-    expectFailure(collect([REQUEST], { maxHeadSize: REQUEST.length - 1, maxHeaders: 100 }), "tooLarge")
+  it("a head one byte over maxHeadSize is HeadTooLarge (431)", () => {
+    expectFailure(collect([REQUEST], { maxHeadSize: REQUEST.length - 1, maxHeaders: 100 }), "HeadTooLarge")
   })
 
   it("bytes after the terminator do not count toward the head's size", () => {
@@ -150,13 +151,14 @@ describe("collecting a head (RFC 9112 §2.1: the head ends with an empty line)",
     const first = Http.collectHead(Http.emptyHeadBuffer, repeatByte(0x41, 100), limits)
     expect(first._tag).toBe("More")
     if (first._tag !== "More") return
-    expectFailure(Http.collectHead(first.buffer, Uint8Array.of(0x41), limits), "tooLarge")
+    expectFailure(Http.collectHead(first.buffer, Uint8Array.of(0x41), limits), "HeadTooLarge")
   })
 })
 
 describe("parsing a request head (RFC 9112 §3, §5)", () => {
   it("reads the method, target, version and the header fields in order, names as sent", () => {
     expect(Http.parseRequest(REQUEST, LIMITS)).toEqual({
+      _tag: "Request",
       method: "GET",
       target: "/chat",
       versionMinor: 1,
@@ -211,7 +213,7 @@ describe("parsing a request head (RFC 9112 §3, §5)", () => {
     ["a control character in the target", "GET /a\x01b HTTP/1.1"],
     ["an empty request line", ""]
   ])("a request line with %s is malformed (400)", (_, line) => {
-    expectFailure(parseRequest(`${line}\r\nHost: a\r\n\r\n`), "malformed")
+    expectFailure(parseRequest(`${line}\r\nHost: a\r\n\r\n`), "MalformedHttp")
   })
 
   it.each([
@@ -230,26 +232,27 @@ describe("parsing a request head (RFC 9112 §3, §5)", () => {
     ["DEL in the value", "X: a\x7fb"],
     ["a field line that is only whitespace", " "]
   ])("a header field with %s is malformed (400)", (_, line) => {
-    expectFailure(parseRequest(`GET / HTTP/1.1\r\nHost: a\r\n${line}\r\n\r\n`), "malformed")
+    expectFailure(parseRequest(`GET / HTTP/1.1\r\nHost: a\r\n${line}\r\n\r\n`), "MalformedHttp")
   })
 
   it("a tab inside a value is allowed", () => {
     expect(parseRequest("GET / HTTP/1.1\r\nX: a\tb\r\n\r\n")).toMatchObject({ headers: [["X", "a\tb"]] })
   })
 
-  it("exactly maxHeaders header fields parse; one more is tooLarge (431)", () => {
+  it("exactly maxHeaders header fields parse; one more is HeadTooLarge (431)", () => {
     const lines = (n: number) => Array.from({ length: n }, (_, i) => `X-${i}: ${i}`)
     const limits = { maxHeadSize: 1 << 20, maxHeaders: 20 }
     const ok = Http.parseRequest(httpHead("GET / HTTP/1.1", lines(20)), limits)
     expect(ok).toMatchObject({ method: "GET" })
     expect((ok as Http.RequestHead).headers).toHaveLength(20)
-    expectFailure(Http.parseRequest(httpHead("GET / HTTP/1.1", lines(21)), limits), "tooLarge")
+    expectFailure(Http.parseRequest(httpHead("GET / HTTP/1.1", lines(21)), limits), "HeadTooLarge")
   })
 })
 
 describe("parsing a response head (RFC 9112 §4)", () => {
   it("reads the status, the reason phrase, the version and the header fields", () => {
     expect(parseResponse("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")).toEqual({
+      _tag: "Response",
       statusCode: 101,
       reason: "Switching Protocols",
       versionMinor: 1,
@@ -281,15 +284,15 @@ describe("parsing a response head (RFC 9112 §4)", () => {
     ["a control character in the reason", "HTTP/1.1 200 O\x01K"],
     ["a line that is not a status line", "broken nonsense"]
   ])("a status line with %s is malformed", (_, line) => {
-    expectFailure(parseResponse(`${line}\r\n\r\n`), "malformed")
+    expectFailure(parseResponse(`${line}\r\n\r\n`), "MalformedHttp")
   })
 
   it("header fields follow the same rules as in a request (obs-fold is malformed)", () => {
-    expectFailure(parseResponse("HTTP/1.1 101 Switching Protocols\r\nX: a\r\n b\r\n\r\n"), "malformed")
+    expectFailure(parseResponse("HTTP/1.1 101 Switching Protocols\r\nX: a\r\n b\r\n\r\n"), "MalformedHttp")
   })
 
-  it("more than maxHeaders header fields are tooLarge", () => {
-    expectFailure(parseResponse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", { maxHeadSize: 1024, maxHeaders: 2 }), "tooLarge")
+  it("more than maxHeaders header fields are HeadTooLarge", () => {
+    expectFailure(parseResponse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", { maxHeadSize: 1024, maxHeaders: 2 }), "HeadTooLarge")
   })
 })
 
@@ -370,12 +373,12 @@ describe("the framing of a response body (RFC 9112 §6.3)", () => {
   })
 
   it("conflicting Content-Length values are malformed", () => {
-    expectFailure(Http.bodyFraming(response(200, [["Content-Length", "5, 6"]])), "malformed")
-    expectFailure(Http.bodyFraming(response(200, [["Content-Length", "5"], ["Content-Length", "6"]])), "malformed")
+    expectFailure(Http.bodyFraming(response(200, [["Content-Length", "5, 6"]])), "MalformedHttp")
+    expectFailure(Http.bodyFraming(response(200, [["Content-Length", "5"], ["Content-Length", "6"]])), "MalformedHttp")
   })
 
   it.each(["-1", "abc", "1e3", "0x10", "+5", "1234567890123456"])("Content-Length %s is malformed", (value) => {
-    expectFailure(Http.bodyFraming(response(200, [["Content-Length", value]])), "malformed")
+    expectFailure(Http.bodyFraming(response(200, [["Content-Length", value]])), "MalformedHttp")
   })
 
   it("without Content-Length or Transfer-Encoding the body lasts until the close", () => {
@@ -465,12 +468,12 @@ describe("reading a body", () => {
     ["a bare LF in the trailers", "0\r\nX: 1\n\r\n"]
   ])("a chunked body with %s is malformed", (_, body) => {
     const read = readAll(CHUNKED, [latin1(body)])
-    expect(read.failure).toMatchObject({ _tag: "HeadFailure", reason: "malformed" })
+    expect(read.failure).toMatchObject({ _tag: "Failure", reason: "MalformedHttp" })
   })
 
   it("a chunk-size line longer than 4096 bytes is malformed", () => {
     const read = readAll(CHUNKED, [latin1(`5;${"x".repeat(5000)}`)])
-    expect(read.failure).toMatchObject({ _tag: "HeadFailure", reason: "malformed" })
+    expect(read.failure).toMatchObject({ _tag: "Failure", reason: "MalformedHttp" })
   })
 })
 

@@ -1,0 +1,76 @@
+/**
+ * The whole conversation as one reducer: the opening handshake, then the connection it opens.
+ * Bytes that follow the handshake in the same read (the first frames, either side) are handed to
+ * the connection, never lost.
+ */
+import type * as Connection from "../Connection.js"
+import type { LocalProtocolError, RemoteProtocolError } from "../Errors.js"
+import type * as Events from "../Events.js"
+import type * as Handshake from "../Handshake.js"
+import type * as WSConnection from "../WSConnection.js"
+import * as connection from "./connection.js"
+import { ConnectionState } from "./connectionState.js"
+import * as handshake from "./handshake.js"
+
+/** @internal */
+export const make = (options: WSConnection.WSConnectionOptions): WSConnection.State => ({
+  options,
+  handshake: handshake.make(options),
+  connection: undefined
+})
+
+/** @internal */
+export const connectionState = (s: WSConnection.State): ConnectionState =>
+  s.connection?.state ?? handshake.state(s.handshake)
+
+/** A handshake step as a conversation step; once the handshake is OPEN, the connection starts. */
+const afterHandshake = (s: WSConnection.State, step: Handshake.Step<LocalProtocolError | RemoteProtocolError>): WSConnection.Received => {
+  if (step.error !== undefined) return { state: s, events: [], bytes: [], error: step.error, repeated: false }
+  const next = step.state
+  if (handshake.state(next) !== ConnectionState.OPEN) {
+    return { state: { ...s, handshake: next }, events: step.events, bytes: step.bytes, error: undefined, repeated: false }
+  }
+  const opened = connection.make({ ...s.options, extensions: handshake.extensions(next) })
+  const trailing = handshake.trailingData(next)
+  if (trailing.length === 0) {
+    return {
+      state: { ...s, handshake: next, connection: opened },
+      events: step.events,
+      bytes: step.bytes,
+      error: undefined,
+      repeated: false
+    }
+  }
+  const first = connection.receive(opened, trailing)
+  return {
+    state: { ...s, handshake: next, connection: first.state },
+    events: [...step.events, ...first.events],
+    bytes: step.bytes,
+    error: first.error,
+    repeated: false
+  }
+}
+
+const onConnection = (s: WSConnection.State, step: Connection.Received): WSConnection.Received => ({
+  ...step,
+  state: { ...s, connection: step.state }
+})
+
+/** @internal */
+export const send = (s: WSConnection.State, event: Events.Event): WSConnection.Received => {
+  if (s.connection !== undefined) return onConnection(s, { ...connection.send(s.connection, event), repeated: false })
+  return afterHandshake(s, handshake.send(s.handshake, event))
+}
+
+/** @internal */
+export const receive = (s: WSConnection.State, data: Uint8Array | null): WSConnection.Received =>
+  s.connection !== undefined
+    ? onConnection(s, connection.receive(s.connection, data))
+    : afterHandshake(s, handshake.receive(s.handshake, data))
+
+/** @internal */
+export const initiateUpgradeConnection = (
+  s: WSConnection.State,
+  headers: Events.Headers,
+  path: string
+): WSConnection.Received => afterHandshake(s, handshake.initiateUpgradeConnection(s.handshake, headers, path))
