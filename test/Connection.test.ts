@@ -1,9 +1,10 @@
 /**
  * The connection state machine (RFC 6455 §5–§7) through its two faces, the reducer
  * (`Connection.make`, `send`, `receive`) and wsproto's `Connection` class: wsproto's connection
- * cases C1–C11 (from wsproto's tests/test_connection.py) and the experiments V36–V60 (wsproto run by
- * hand), the table of what may be sent in every state, what receiving does in every state, and the
- * bytes the class writes. Where this port deliberately differs from wsproto the test says so.
+ * cases (wsproto tests/test_connection.py) and wsproto run by hand (each under the RFC 6455 section
+ * that governs it), the table of what may be sent in every state, what receiving does in every
+ * state, and the bytes the class writes. Where this port deliberately differs from wsproto the test
+ * says so.
  */
 import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
@@ -110,7 +111,7 @@ const EMPTY = new Uint8Array(0)
 
 // ---------------------------------------------------------------------------------------------
 
-describe("wsproto's connection cases (spec §7.1)", () => {
+describe("wsproto's connection cases (wsproto tests/test_connection.py)", () => {
   const directions = [
     { from: CLIENT, fromName: "client", toName: "server" },
     { from: SERVER, fromName: "server", toName: "client" }
@@ -122,7 +123,7 @@ describe("wsproto's connection cases (spec §7.1)", () => {
   }
 
   describe.each(directions)("$fromName → $toName", ({ from }) => {
-    it.each([true, false])("C1: BytesMessage(23x, messageFinished=%s) arrives with the same data and flag", (finished) => {
+    it.each([true, false])("wsproto tests/test_connection.py::test_send_message: BytesMessage(23x, messageFinished=%s) arrives with the same data and flag", (finished) => {
       const { receiver, sender } = pair(from)
       receiver.receiveData(sender.send(new Events.BytesMessage({ data: X23, messageFinished: finished })))
       expect(plainOf(receiver)).toEqual([binary(toHex(X23), true, finished)])
@@ -131,7 +132,7 @@ describe("wsproto's connection cases (spec §7.1)", () => {
     it.each([
       [1000, "bye"],
       [1001, "👋👋"]
-    ])("C2: close(%i, %j) and its response close both ends", (code, reason) => {
+    ])("wsproto tests/test_connection.py::test_closure: close(%i, %j) and its response close both ends", (code, reason) => {
       const { receiver, sender } = pair(from)
       receiver.receiveData(sender.send(new Events.CloseConnection({ code, reason })))
       expect(sender.state).toBe(LOCAL_CLOSING)
@@ -145,7 +146,7 @@ describe("wsproto's connection cases (spec §7.1)", () => {
       expect(throwsLocal(() => sender.receiveData(utf8("foobar"))).message).toBe(ALREADY_CLOSED)
     })
 
-    it("C6: a ping is received as a ping, and its response as the matching pong", () => {
+    it("wsproto tests/test_connection.py::test_ping_pong: a ping is received as a ping, and its response as the matching pong", () => {
       const { receiver, sender } = pair(from)
       receiver.receiveData(sender.send(new Events.Ping({ payload: X23 })))
       const received = drain(receiver)
@@ -155,14 +156,14 @@ describe("wsproto's connection cases (spec §7.1)", () => {
     })
   })
 
-  it("C3: the transport ending gives CloseConnection(1006) and CLOSED", () => {
+  it("wsproto tests/test_connection.py::test_abnormal_closure: the transport ending gives CloseConnection(1006) and CLOSED", () => {
     const client = connection(CLIENT)
     client.receiveData(null)
     expect(plainOf(client)).toEqual([close(1006, "")])
     expect(client.state).toBe(CLOSED)
   })
 
-  it("C4: a second close is refused", () => {
+  it("wsproto tests/test_connection.py::test_close_whilst_closing: a second close is refused", () => {
     const client = connection(CLIENT)
     client.send(new Events.CloseConnection({ code: 1000 }))
     expect(throwsLocal(() => client.send(new Events.CloseConnection({ code: 1000 }))).message).toBe(
@@ -171,7 +172,7 @@ describe("wsproto's connection cases (spec §7.1)", () => {
     expect(client.state).toBe(LOCAL_CLOSING)
   })
 
-  it("C5: a message after our close is refused", () => {
+  it("wsproto tests/test_connection.py::test_send_after_close: a message after our close is refused", () => {
     const client = connection(CLIENT)
     client.send(new Events.CloseConnection({ code: 1000 }))
     expect(throwsLocal(() => client.send(new Events.TextMessage({ data: "", messageFinished: true }))).message).toBe(
@@ -179,28 +180,28 @@ describe("wsproto's connection cases (spec §7.1)", () => {
     )
   })
 
-  it("C7: an unsolicited pong is received as a pong", () => {
+  it("wsproto tests/test_connection.py::test_unsolicited_pong: an unsolicited pong is received as a pong", () => {
     const client = connection(CLIENT)
     const server = connection(SERVER)
     server.receiveData(client.send(new Events.Pong({ payload: X23 })))
     expect(plainOf(server)).toEqual([pong(toHex(X23))])
   })
 
-  it.each([true, false])("C8: non-ASCII text with messageFinished=%s arrives whole", (finished) => {
+  it.each([true, false])("wsproto tests/test_connection.py::test_data: non-ASCII text with messageFinished=%s arrives whole", (finished) => {
     const client = connection(CLIENT)
     const server = connection(SERVER)
     server.receiveData(client.send(new Events.TextMessage({ data: "ƒñö®∂😎", messageFinished: finished })))
     expect(plainOf(server)).toEqual([text("ƒñö®∂😎", true, finished)])
   })
 
-  it("C9: a fragmented ping is a protocol error, surfaced as CloseConnection(1002)", () => {
+  it("wsproto tests/test_connection.py::test_frame_protocol_gets_fed_garbage: a fragmented ping is a protocol error, surfaced as CloseConnection(1002)", () => {
     const client = connection(CLIENT)
     client.receiveData(concatBytes(hex("09 17"), X23))
     expect(plainOf(client)).toEqual([close(1002, "Invalid attempt to fragment control frame")])
     expect(client.state).toBe(OPEN)
   })
 
-  it("C10: a Request cannot be sent on a connection", () => {
+  it("wsproto tests/test_connection.py::test_send_invalid_event: a Request cannot be sent on a connection", () => {
     const client = connection(CLIENT)
     expect(throwsLocal(() => client.send(new Events.Request({ host: "wsproto", target: "/" }))).message).toBe(
       "Event Request cannot be sent in state ConnectionState.OPEN."
@@ -209,7 +210,7 @@ describe("wsproto's connection cases (spec §7.1)", () => {
     expect(expectError(result)).toBeInstanceOf(LocalProtocolError)
   })
 
-  it("C11: receiving in CLOSED is a LocalProtocolError", () => {
+  it("wsproto tests/test_connection.py::test_receive_data_when_closed: receiving in CLOSED is a LocalProtocolError", () => {
     const client = connection(CLIENT)
     client.receiveData(null)
     drain(client)
@@ -257,7 +258,7 @@ const SAMPLES: Record<Kind, { readonly event: () => Events.Event; readonly frame
   Pong: { event: () => new Events.Pong({ payload: utf8("q") }), frame: [10, utf8("q")] }
 }
 
-/** What may be sent in each state (spec §3.4), and the state sending it leads to. */
+/** What may be sent in each state (wsproto's Connection.send, wsproto src/wsproto/connection.py), and the state sending it leads to. */
 const SENDABLE: Record<ConnectionState, Partial<Record<Kind, ConnectionState>>> = {
   [CONNECTING]: {},
   [OPEN]: { TextMessage: OPEN, BytesMessage: OPEN, Ping: OPEN, Pong: OPEN, CloseConnection: LOCAL_CLOSING },
@@ -315,8 +316,8 @@ const runClass = (type: ConnectionType, steps: ReadonlyArray<Step>): Connection.
   return c
 }
 
-describe("the send table: every state by every event kind (spec §3.4)", () => {
-  it("allowedToSend is the table of spec §3.4", () => {
+describe("the send table: every state by every event kind (wsproto's Connection.send, wsproto src/wsproto/connection.py)", () => {
+  it("allowedToSend is the table of wsproto's Connection.send (wsproto src/wsproto/connection.py)", () => {
     for (const state of [CONNECTING, OPEN, REMOTE_CLOSING, LOCAL_CLOSING, CLOSED, REJECTING] as const) {
       expect([...Connection.allowedToSend[state]].sort()).toEqual(Object.keys(SENDABLE[state]).sort())
     }
@@ -550,7 +551,7 @@ describe("the send table through WSConnection, in every state a conversation pas
 // ---------------------------------------------------------------------------------------------
 // Receiving
 
-describe("receiving, state by state (spec §3.4, §3.5, §5.13)", () => {
+describe("receiving, state by state (RFC 6455 §5.5.1, §7.1.5, §7.1.7)", () => {
   describe.each(ROLES)("$role end", ({ type }) => {
     const frame = (opcode: number, payload: Uint8Array, fin = true) => fromPeer(type, opcode, payload, fin)
 
@@ -740,7 +741,7 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
     expect(plainOf(c)).toEqual([close(1002, "server received unexpected unmasked frame")])
   })
 
-  it("V44: events before the violation in the same read come first; nothing after it", () => {
+  it("RFC 6455 §7.1.7: events before the violation in the same read come first; nothing after it", () => {
     const input = hex("81 01 61 8a 01 62 83 00 81 01 63")
     const received = Connection.receive(reducer(CLIENT), input)
     expect(plainEvents(received.events)).toEqual([text("a"), pong("62")])
@@ -763,7 +764,7 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
     expect(c.state).toBe(LOCAL_CLOSING)
   })
 
-  it("V43 (reducer): nothing more is received; the hint is sent; the peer's close is not surfaced; the transport's end closes", () => {
+  it("RFC 6455 §7.1.7 (reducer): nothing more is received; the hint is sent; the peer's close is not surfaced; the transport's end closes", () => {
     const first = Connection.receive(reducer(CLIENT), hex("83 00"))
     const error = first.error as RemoteProtocolError
     const later = Connection.receive(first.state, hex("81 01 61"))
@@ -788,7 +789,7 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
     expect(end.state.state).toBe(CLOSED)
   })
 
-  it("V43 (class): the error event leaves OPEN, and its response is sent and moves to LOCAL_CLOSING", () => {
+  it("RFC 6455 §7.1.7 (class): the error event leaves OPEN, and its response is sent and moves to LOCAL_CLOSING", () => {
     const c = connection(CLIENT)
     c.receiveData(hex("83 00"))
     const events = drain(c)
@@ -799,7 +800,7 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
     expect(c.state).toBe(LOCAL_CLOSING)
   })
 
-  it("V43 (class): after the error event, later bytes produce nothing", () => {
+  it("RFC 6455 §7.1.7 (class): after the error event, later bytes produce nothing", () => {
     const c = connection(CLIENT)
     c.receiveData(hex("83 00"))
     expect(drain(c).length).toBe(1)
@@ -816,10 +817,10 @@ describe("frame-level violations: a RemoteProtocolError from the reducer, a Clos
 })
 
 // ---------------------------------------------------------------------------------------------
-// wsproto's experiments on the connection (spec §8)
+// wsproto's experiments on the connection (wsproto run by hand, no wsproto test)
 
-describe("wsproto's connection experiments (spec §8)", () => {
-  it("V42: an empty close is CloseConnection(1005, \"\"); its response is an empty masked close and CLOSED", () => {
+describe("wsproto's connection experiments (wsproto run by hand, no wsproto test)", () => {
+  it("RFC 6455 §5.5.1: an empty close is CloseConnection(1005, \"\"); its response is an empty masked close and CLOSED", () => {
     const c = connection(CLIENT)
     c.receiveData(hex("88 00"))
     const events = drain(c)
@@ -829,7 +830,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     expect(c.state).toBe(CLOSED)
   })
 
-  it("V45: after the peer's close, bytes are dropped, messages refused, the response closes, and then receiving throws", () => {
+  it("RFC 6455 §5.5.1: after the peer's close, bytes are dropped, messages refused, the response closes, and then receiving throws", () => {
     const c = connection(CLIENT)
     c.receiveData(hex("88 02 03 e8"))
     const events = drain(c)
@@ -847,7 +848,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     expect(throwsLocal(() => c.receiveData(utf8("x"))).message).toBe(ALREADY_CLOSED)
   })
 
-  it("V46: nothing after a close frame in the same read; a frame before it comes first", () => {
+  it("RFC 6455 §5.5.1: nothing after a close frame in the same read; a frame before it comes first", () => {
     const a = connection(CLIENT)
     a.receiveData(hex("88 00 81 01 61"))
     expect(plainOf(a)).toEqual([close(1005, "")])
@@ -861,7 +862,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     ])
   })
 
-  describe("V47, fixed (spec §11.3): the transport's end never reorders events nor leaves CLOSED", () => {
+  describe("RFC 6455 §7.1.4, §7.1.5, fixed where wsproto differs: the transport's end never reorders events nor leaves CLOSED", () => {
     it("a second end of the transport is a LocalProtocolError, not a second 1006", () => {
       const c = connection(CLIENT)
       c.receiveData(null)
@@ -892,7 +893,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     })
   })
 
-  it("V48: after the server's close, it refuses to send, still surfaces data, and the client's close ends it", () => {
+  it("RFC 6455 §5.5.1: after the server's close, it refuses to send, still surfaces data, and the client's close ends it", () => {
     const server = connection(SERVER)
     expect(toHex(server.send(new Events.CloseConnection({ code: 1001, reason: "away" })))).toBe("880603e961776179")
     expect(server.state).toBe(LOCAL_CLOSING)
@@ -906,7 +907,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     expect(server.state).toBe(CLOSED)
   })
 
-  describe("V55: a Connection constructed with trailing data", () => {
+  describe("RFC 9110 §7.8: a Connection constructed with trailing data", () => {
     it("surfaces the frames in the trailing data", () => {
       const c = connection(CLIENT, hex("81 02 68 69"))
       expect(plainOf(c)).toEqual([text("hi")])
@@ -944,7 +945,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
     })
   })
 
-  describe("V60: a Connection frames with exactly the extensions it is given (wsproto's enabled() has no counterpart)", () => {
+  describe("RFC 6455 §9.1: a Connection frames with exactly the extensions it is given (wsproto's enabled() has no counterpart)", () => {
     const rsv1: Extension<undefined> = {
       name: "rsv1",
       init: () => undefined,
@@ -977,7 +978,7 @@ describe("wsproto's connection experiments (spec §8)", () => {
 // ---------------------------------------------------------------------------------------------
 // Bytes written
 
-describe("the bytes the class writes (V36–V39 analogues)", () => {
+describe("the bytes the class writes (RFC 6455 §5.2, §5.5, §5.5.1, as in wsproto)", () => {
   it.each([
     ["TextMessage(\"hi\")", "81026869", () => new Events.TextMessage({ data: "hi" })],
     ["BytesMessage(00 01)", "82020001", () => new Events.BytesMessage({ data: hex("00 01") })],
@@ -1009,7 +1010,7 @@ describe("the bytes the class writes (V36–V39 analogues)", () => {
     expect(c.state).toBe(LOCAL_CLOSING)
   })
 
-  it("a close reason is cut to 123 bytes of UTF-8 at a character boundary (V38)", () => {
+  it("a close reason is cut to 123 bytes of UTF-8 at a character boundary (RFC 6455 §5.5, §5.5.1)", () => {
     const ascii = connection(SERVER).send(new Events.CloseConnection({ code: 1000, reason: "a".repeat(124) }))
     expect(ascii.length).toBe(127)
     expect(toHex(ascii)).toBe("887d03e8" + "61".repeat(123))
@@ -1039,7 +1040,7 @@ describe("the bytes the class writes (V36–V39 analogues)", () => {
     expect(c.state).toBe(OPEN)
   })
 
-  it("control payloads over 125 bytes are refused and leave the state (V39)", () => {
+  it("control payloads over 125 bytes are refused and leave the state (RFC 6455 §5.5)", () => {
     const c = connection(SERVER)
     throwsLocal(() => c.send(new Events.Ping({ payload: repeatByte(0x61, 126) })))
     throwsLocal(() => c.send(new Events.Pong({ payload: repeatByte(0x61, 70000) })))

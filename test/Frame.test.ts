@@ -1,9 +1,10 @@
 /**
  * The RFC 6455 frame codec, rule by rule: the RFC's §5.7 examples, header rules, fragmentation,
- * close payloads, UTF-8, size limits, streaming, the decoder options, the encoder (wsproto's P and
- * V cases) and the extension hooks (wsproto's E cases). Case names such as D19 or V53 label
- * behaviours of wsproto's tests/test_frame_protocol.py (and of wsproto run by hand where its tests
- * are silent).
+ * close payloads, UTF-8, size limits, streaming, the decoder options, the encoder (wsproto's
+ * TestFrameProtocolSend and wsproto run by hand) and the extension hooks (wsproto's
+ * TestFrameDecoderExtensions). Tests name the wsproto test they follow, as wsproto
+ * tests/<file>::<test>, from wsproto's tests/test_frame_protocol.py or, where its tests are silent,
+ * the RFC section that governs the behaviour.
  */
 import { performance } from "node:perf_hooks"
 import { describe, expect, it } from "vitest"
@@ -164,17 +165,17 @@ describe("§5.2 frame header", () => {
       expect(Frame.isIdle(fed.state)).toBe(false)
     })
 
-    it("an empty text frame is surfaced as an empty, finished text (D1)", () => {
+    it("an empty text frame is surfaced as an empty, finished text (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_zero_length_message)", () => {
       const fed = client(hex("81 00"))
       expectOk(fed)
       expect(plainAll(fed.frames)).toEqual([text("")])
     })
 
-    it("a short text frame is surfaced whole (D2)", () => {
+    it("a short text frame is surfaced whole (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_short_server_message_frame)", () => {
       expect(plainAll(client(hex("81 02 78 79")).frames)).toEqual([text("xy")])
     })
 
-    it("a 65535-byte text frame in one chunk is one frame (R1)", () => {
+    it("a 65535-byte text frame in one chunk is one frame (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_long_text_message)", () => {
       const fed = client(concatBytes(hex("81 7e ff ff"), repeatByte(0x78, 65535)))
       expect(plainAll(fed.frames)).toEqual([text("x".repeat(65535))])
     })
@@ -191,7 +192,7 @@ describe("§5.2 frame header", () => {
       ["RSV1", "c1 02 78 79"],
       ["RSV2", "a1 02 78 79"],
       ["RSV3", "91 02 78 79"]
-    ])("%s set without a negotiated extension fails with 1002 (D8)", (_, bytes) => {
+    ])("%s set without a negotiated extension fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_reserved_bits)", (_, bytes) => {
       const fed = client(hex(bytes))
       expectFailure(fed, 1002)
       expect(fed.frames).toEqual([])
@@ -201,11 +202,11 @@ describe("§5.2 frame header", () => {
       expectFailure(client(hex("c9 00")), 1002)
     })
 
-    it("an RSV bit on an unmasked frame to a server fails with 1002 (V56)", () => {
+    it("an RSV bit on an unmasked frame to a server fails with 1002 (RFC 6455 §5.2, §5.5)", () => {
       expectFailure(server(hex("c1 01 61")), 1002)
     })
 
-    it("unclaimed RSV bits are rejected before the masking key arrives (§5.1 checks RSV at step 6, the key at step 8)", () => {
+    it("unclaimed RSV bits are rejected before the masking key arrives (wsproto checks RSV bits before it reads the key; RFC 6455 §5.2)", () => {
       const fed = server(hex("c1 81"))
       expectFailure(fed, 1002)
     })
@@ -218,7 +219,7 @@ describe("§5.2 frame header", () => {
       expect(fed.frames).toEqual([])
     })
 
-    it("an unknown opcode is reported from the first two bytes, before the extended length (V56)", () => {
+    it("an unknown opcode is reported from the first two bytes, before the extended length (RFC 6455 §5.2, §5.5)", () => {
       expectFailure(client(hex("83 7f")), 1002)
       expectFailure(client(hex("c3 00")), 1002)
     })
@@ -240,7 +241,7 @@ describe("§5.2 frame header", () => {
       expect(plainAll(fed.frames)).toEqual([binary(repeatByte(0x61, 125))])
     })
 
-    it("a 16-bit length is read big-endian (D9: 81 7e 02 00 + 512 bytes)", () => {
+    it("a 16-bit length is read big-endian (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_long_message_frame: 81 7e 02 00 + 512 bytes)", () => {
       const fed = client(concatBytes(hex("81 7e 02 00"), repeatByte(0x78, 512)))
       expectOk(fed)
       expect(plainAll(fed.frames)).toEqual([text("x".repeat(512))])
@@ -253,35 +254,35 @@ describe("§5.2 frame header", () => {
     })
 
     it.each([
-      ["64 (D11)", "81 7e 00 40", 64],
+      ["64 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_insufficiently_long_message_frame)", "81 7e 00 40", 64],
       ["125", "82 7e 00 7d", 125],
       ["0", "82 7e 00 00", 0]
     ])("a 16-bit length of %s that fits in 7 bits fails with 1002", (_, header, n) => {
       expectFailure(client(concatBytes(hex(header), repeatByte(0x78, n))), 1002)
     })
 
-    it("a 64-bit length is read big-endian (D10: 81 7f 00 00 00 00 00 02 00 00 + 131072 bytes)", () => {
+    it("a 64-bit length is read big-endian (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_very_long_message_frame: 81 7f 00 00 00 00 00 02 00 00 + 131072 bytes)", () => {
       const fed = client(concatBytes(hex("81 7f 00 00 00 00 00 02 00 00"), repeatByte(0x78, 131072)))
       expectOk(fed)
       expect(plainAll(fed.frames)).toEqual([text("x".repeat(131072))])
     })
 
     it.each([
-      ["512 (D12)", "81 7f 00 00 00 00 00 00 02 00", 512],
-      ["64 (D13)", "81 7f 00 00 00 00 00 00 00 40", 64],
+      ["512 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_insufficiently_very_long_message_frame)", "81 7f 00 00 00 00 00 00 02 00", 512],
+      ["64 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_very_insufficiently_very_long_message_frame)", "81 7f 00 00 00 00 00 00 00 40", 64],
       ["65535", "82 7f 00 00 00 00 00 00 ff ff", 0],
       ["0", "82 7f 00 00 00 00 00 00 00 00", 0]
     ])("a 64-bit length of %s that fits in 16 bits fails with 1002", (_, header, n) => {
       expectFailure(client(concatBytes(hex(header), repeatByte(0x78, n))), 1002)
     })
 
-    it("a 64-bit length with the most significant bit set fails with 1002 (D17)", () => {
+    it("a 64-bit length with the most significant bit set fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_eight_byte_length_with_msb_set)", () => {
       expectFailure(client(hex("81 7f 80 80 80 80 80 80 80 80")), 1002)
       expectFailure(client(hex("82 7f 80 00 00 00 00 00 00 00")), 1002)
       expectFailure(decodeAll({ role: "client", maxFrameSize: Infinity }, hex("82 7f ff ff ff ff ff ff ff ff")), 1002)
     })
 
-    it("a 64-bit length just below 2^63 is a valid header when there is no size limit (V52)", () => {
+    it("a 64-bit length just below 2^63 is a valid header when there is no size limit (RFC 6455 §5.2, §10.4)", () => {
       const options = { role: "client", maxFrameSize: Infinity, maxMessageSize: Infinity } as const
       const fed = decodeAll(options, hex("82 7f 40 00 00 00 00 00 00 00"))
       expectOk(fed)
@@ -290,17 +291,17 @@ describe("§5.2 frame header", () => {
   })
 
   describe("masking by role", () => {
-    it("a server decoder unmasks a masked frame (D3: key abcd)", () => {
+    it("a server decoder unmasks a masked frame (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_short_client_message_frame: key abcd)", () => {
       const fed = server(hex("81 82 61 62 63 64 19 1b"))
       expectOk(fed)
       expect(plainAll(fed.frames)).toEqual([text("xy")])
     })
 
-    it("a client decoder rejects a masked frame with 1002 (D4)", () => {
+    it("a client decoder rejects a masked frame with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_masked_server_frame)", () => {
       expectFailure(client(hex("81 82 61 62 63 64 19 1b")), 1002)
     })
 
-    it("a server decoder rejects an unmasked frame with 1002 (D5)", () => {
+    it("a server decoder rejects an unmasked frame with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_unmasked_client_frame)", () => {
       expectFailure(server(hex("81 02 78 79")), 1002)
     })
 
@@ -309,11 +310,11 @@ describe("§5.2 frame header", () => {
       expectFailure(server(hex("88 00")), 1002)
     })
 
-    it("a client decoder rejects a masked frame before the masking key arrives (§5.1 checks masking at step 7, the key at step 8)", () => {
+    it("a client decoder rejects a masked frame before the masking key arrives (wsproto checks masking before it reads the key; RFC 6455 §5.2)", () => {
       expectFailure(client(hex("81 82")), 1002)
     })
 
-    it("the masking key stream continues across chunk boundaries (§5.2)", () => {
+    it("the masking key stream continues across chunk boundaries (RFC 6455 §5.3)", () => {
       const payload = utf8("some very long data for masking by websocket")
       const wire = rawFrame({ fin: true, opcode: Frame.Opcode.BINARY, payload, mask: hex("31 32 33 34") })
       const fed = server(...splitAt(wire, [7, 8, 11, 17, 30, 31]))
@@ -330,11 +331,11 @@ describe("§5.2 frame header", () => {
       }
     )
 
-    it("a non-FIN Ping with an RSV bit fails with 1002 (V56: 49 00)", () => {
+    it("a non-FIN Ping with an RSV bit fails with 1002 (RFC 6455 §5.2, §5.5: 49 00)", () => {
       expectFailure(client(hex("49 00")), 1002)
     })
 
-    it("a Ping with a 16-bit length of 128 fails with 1002 (D22)", () => {
+    it("a Ping with a 16-bit length of 128 fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_overly_long_control_frame)", () => {
       expectFailure(client(concatBytes(hex("89 7e 00 80"), repeatByte(0x78, 128))), 1002)
     })
 
@@ -344,7 +345,7 @@ describe("§5.2 frame header", () => {
       expect(plainAll(fed.frames)).toEqual([ping(repeatByte(0x70, 125))])
     })
 
-    it.each(["09 02 78 79", "08 00", "0a 00"])("a control frame without FIN (%s) fails with 1002 (D7)", (bytes) => {
+    it.each(["09 02 78 79", "08 00", "0a 00"])("a control frame without FIN (%s) fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_unfinished_control_frame)", (bytes) => {
       expectFailure(client(hex(bytes)), 1002)
     })
 
@@ -354,7 +355,7 @@ describe("§5.2 frame header", () => {
       expect(plainAll(fed.frames)).toEqual([text("a", true, false), ping("70"), pong("71"), text("b")])
     })
 
-    it("a Ping with a payload is surfaced whole (R12)", () => {
+    it("a Ping with a payload is surfaced whole (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_random_control_frame)", () => {
       const fed = client(concatBytes(hex("89 17"), utf8("give me one ping vasily")))
       expect(plainAll(fed.frames)).toEqual([ping(utf8("give me one ping vasily"))])
     })
@@ -366,26 +367,26 @@ describe("§5.2 frame header", () => {
 })
 
 describe("§5.4 fragmentation", () => {
-  it("a CONTINUATION frame with no message in progress fails with 1002 (M6, V58)", () => {
+  it("a CONTINUATION frame with no message in progress fails with 1002 (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_start_with_continuation; RFC 6455 §5.4)", () => {
     expectFailure(client(hex("80 01 61")), 1002)
     expectFailure(client(hex("00 01 61")), 1002)
   })
 
-  it("a TEXT frame inside a text message fails with 1002 and the earlier frame is still surfaced (V58)", () => {
+  it("a TEXT frame inside a text message fails with 1002 and the earlier frame is still surfaced (RFC 6455 §5.4)", () => {
     const fed = client(hex("01 01 61 81 01 62"))
     expect(plainAll(fed.frames)).toEqual([text("a", true, false)])
     expectFailure(fed, 1002)
   })
 
-  it("a BINARY frame inside a binary message fails with 1002 (M7)", () => {
+  it("a BINARY frame inside a binary message fails with 1002 (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_missing_continuation_1)", () => {
     expectFailure(client(hex("02 01 61 82 01 62")), 1002)
   })
 
-  it("a BINARY frame inside a text message fails with 1002 (M8)", () => {
+  it("a BINARY frame inside a text message fails with 1002 (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_missing_continuation_2)", () => {
     expectFailure(client(hex("01 01 61 82 01 62")), 1002)
   })
 
-  it("continuation frames take the type of the message's first frame (M1, M2)", () => {
+  it("continuation frames take the type of the message's first frame (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_single_binary_frame, ::test_follow_on_binary_frame)", () => {
     const fed = client(hex("02 01 61 00 01 62 80 01 63"))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([binary("61", true, false), binary("62", true, false), binary("63")])
@@ -405,13 +406,13 @@ describe("§5.4 fragmentation", () => {
 })
 
 describe("§5.5.1 close frames", () => {
-  it("an empty close payload gives code 1005 and an empty reason (R2)", () => {
+  it("an empty close payload gives code 1005 and an empty reason (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_no_code)", () => {
     const fed = client(hex("88 00"))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([close(1005, "")])
   })
 
-  it("a one-byte close payload fails with 1002 (R3)", () => {
+  it("a one-byte close payload fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_one_byte_code)", () => {
     expectFailure(client(hex("88 01 0e")), 1002)
   })
 
@@ -433,30 +434,30 @@ describe("§5.5.1 close frames", () => {
     }
   )
 
-  it("a close code without a reason gives an empty reason (R7)", () => {
+  it("a close code without a reason gives an empty reason (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_no_payload)", () => {
     expect(plainAll(client(hex("88 02 03 e8")).frames)).toEqual([close(1000, "")])
   })
 
-  it("an ASCII reason is decoded (R8)", () => {
+  it("an ASCII reason is decoded (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_easy_payload)", () => {
     const fed = client(rawFrame({ fin: true, opcode: 8, payload: closePayload(1000, "tarah old chap") }))
     expect(plainAll(fed.frames)).toEqual([close(1000, "tarah old chap")])
   })
 
-  it("a UTF-8 reason is decoded (R9)", () => {
+  it("a UTF-8 reason is decoded (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_utf8_payload)", () => {
     const fed = client(rawFrame({ fin: true, opcode: 8, payload: closePayload(1000, "fñør∂") }))
     expect(plainAll(fed.frames)).toEqual([close(1000, "fñør∂")])
   })
 
-  it("a reason with a UTF-16 surrogate encoded as UTF-8 fails with 1007 (R10)", () => {
+  it("a reason with a UTF-16 surrogate encoded as UTF-8 fails with 1007 (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_bad_utf8_payload)", () => {
     expectFailure(client(rawFrame({ fin: true, opcode: 8, payload: closePayload(1000, KOSME_SURROGATE) })), 1007)
   })
 
-  it("a reason cut inside a character fails with 1007 (R11)", () => {
+  it("a reason cut inside a character fails with 1007 (wsproto tests/test_frame_protocol.py::TestFrameProtocolReceive::test_close_incomplete_utf8_payload)", () => {
     const reason = utf8("fñør∂").subarray(0, utf8("fñør∂").length - 1)
     expectFailure(client(rawFrame({ fin: true, opcode: 8, payload: closePayload(1000, reason) })), 1007)
   })
 
-  it("a reason with an invalid byte fails with 1007 (V41)", () => {
+  it("a reason with an invalid byte fails with 1007 (RFC 6455 §5.5.1, §7.4.1)", () => {
     expectFailure(client(hex("88 03 03 e8 ff")), 1007)
   })
 
@@ -469,7 +470,7 @@ describe("§5.5.1 close frames", () => {
     expect(plainAll(fed.frames)).toEqual([close(1001, "away")])
   })
 
-  it("after a close frame the decoder ignores the rest of the chunk (V46)", () => {
+  it("after a close frame the decoder ignores the rest of the chunk (RFC 6455 §5.5.1)", () => {
     const fed = client(hex("88 00 81 01 61 ff ff"))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([close(1005)])
@@ -482,7 +483,7 @@ describe("§5.5.1 close frames", () => {
     expect(fed.perChunk.slice(1)).toEqual([[], []])
   })
 
-  it("a data frame before a close frame in the same chunk is surfaced first (V46)", () => {
+  it("a data frame before a close frame in the same chunk is surfaced first (RFC 6455 §5.5.1)", () => {
     expect(plainAll(client(hex("81 01 61 88 00")).frames)).toEqual([text("a"), close(1005)])
   })
 
@@ -521,36 +522,36 @@ describe("close code predicates", () => {
 })
 
 describe("§5.6 and §8.1 UTF-8 of text messages", () => {
-  it("a text frame of multi-byte characters is decoded (M3)", () => {
+  it("a text frame of multi-byte characters is decoded (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_single_text_frame)", () => {
     expect(plainAll(client(concatBytes(hex("81 09"), FNORD)).frames)).toEqual([text("fñör∂")])
   })
 
-  it("characters split across frames are carried to the frame that completes them (M4, M5)", () => {
+  it("characters split across frames are carried to the frame that completes them (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_follow_on_text_frame, ::test_final_text_frame)", () => {
     const fed = client(hex("01 04 66 c3 b1 c3"), hex("00 03 b6 72 e2"), hex("80 02 88 82"))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([text("fñ", true, false), text("ör", true, false), text("∂")])
   })
 
-  it("a final frame ending inside a character fails with 1007 (M9)", () => {
+  it("a final frame ending inside a character fails with 1007 (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_incomplete_unicode)", () => {
     expectFailure(client(hex("81 04 66 c3 b1 c3")), 1007)
   })
 
-  it("Latin-1 bytes in a non-final frame fail with 1007 at once (M10)", () => {
+  it("Latin-1 bytes in a non-final frame fail with 1007 at once (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_not_even_unicode)", () => {
     expectFailure(client(hex("01 05 66 f1 f6 72 64")), 1007)
   })
 
-  it("a UTF-16 surrogate encoded as UTF-8 fails with 1007 (M11)", () => {
+  it("a UTF-16 surrogate encoded as UTF-8 fails with 1007 (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_bad_unicode)", () => {
     expectFailure(client(concatBytes(hex("81 14"), KOSME_SURROGATE)), 1007)
   })
 
-  it("a 65535-byte text frame split at byte 32777 gives two pieces of the text (M12)", () => {
+  it("a 65535-byte text frame split at byte 32777 gives two pieces of the text (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_split_message)", () => {
     const wire = concatBytes(hex("81 7e ff ff"), repeatByte(0x78, 65535))
     const fed = client(...splitAt(wire, [4 + 32777]))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([text("x".repeat(32777), false, false), text("x".repeat(65535 - 32777))])
   })
 
-  it("64 × ∂ split at payload byte 64 gives 21 characters, then the remaining 43 (M13)", () => {
+  it("64 × ∂ split at payload byte 64 gives 21 characters, then the remaining 43 (wsproto tests/test_frame_protocol.py::TestMessageDecoder::test_split_unicode_message)", () => {
     const wire = concatBytes(hex("81 7e 00 c0"), utf8("∂".repeat(64)))
     const fed = client(...splitAt(wire, [4 + 64]))
     expectOk(fed)
@@ -563,7 +564,7 @@ describe("§5.6 and §8.1 UTF-8 of text messages", () => {
     ["an overlong two-byte sequence in a non-final frame", "01 02 c0 80"],
     ["a code point above U+10FFFF, at its second byte", "01 02 f4 90"],
     ["a final frame ending inside a character", "81 02 e2 82"]
-  ])("%s fails with 1007 (V57)", (_, bytes) => {
+  ])("%s fails with 1007 (RFC 6455 §8.1)", (_, bytes) => {
     expectFailure(client(hex(bytes)), 1007)
   })
 
@@ -595,13 +596,13 @@ describe("§5.6 and §8.1 UTF-8 of text messages", () => {
     expect(plainAll(fed.frames)).toEqual([text("", true, false)])
   })
 
-  it("€ split across frames gives \"\" and then \"€\" (§5.7 example)", () => {
+  it("€ split across frames gives \"\" and then \"€\" (RFC 6455 §5.6: a character may be split across frames)", () => {
     const fed = client(hex("01 02 e2 82"), hex("80 01 ac"))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([text("", true, false), text("€")])
   })
 
-  it("€€€ in one frame delivered as 3+2+3+3 bytes gives \"\", \"€\", \"€\", \"€\" (§5.7 example)", () => {
+  it("€€€ in one frame delivered as 3+2+3+3 bytes gives \"\", \"€\", \"€\", \"€\" (RFC 6455 §5.6: a character may be split across frames)", () => {
     const wire = hex("81 09 e2 82 ac e2 82 ac e2 82 ac")
     const fed = client(...splitAt(wire, [3, 5, 8]))
     expectOk(fed)
@@ -783,7 +784,7 @@ describe("size limits", () => {
     expect(fed.frames).toHaveLength(3)
   })
 
-  it("maxFrameSize and maxMessageSize of Infinity remove the limits (V52)", () => {
+  it("maxFrameSize and maxMessageSize of Infinity remove the limits (RFC 6455 §5.2, §10.4)", () => {
     const options = { role: "client", maxFrameSize: Infinity, maxMessageSize: Infinity } as const
     const fed = decodeAll(options, hex("82 7f 40 00 00 00 00 00 00 00"), repeatByte(9, 10))
     expectOk(fed)
@@ -799,7 +800,7 @@ describe("size limits", () => {
 })
 
 describe("streaming", () => {
-  it("a frame fed as 82 | 7e 01 | 00 + 10 bytes | 246 bytes gives nothing, nothing, 10 bytes, 246 bytes (§5.10 example)", () => {
+  it("a frame fed as 82 | 7e 01 | 00 + 10 bytes | 246 bytes gives nothing, nothing, 10 bytes, 246 bytes (as wsproto surfaces a partial frame)", () => {
     const payload = Uint8Array.from({ length: 256 }, (_, i) => 255 - i)
     const fed = client(hex("82"), hex("7e 01"), concatBytes(hex("00"), payload.subarray(0, 10)), payload.subarray(10))
     expect(fed.perChunk.map(plainAll)).toEqual([
@@ -810,27 +811,27 @@ describe("streaming", () => {
     ])
   })
 
-  it("a header split after its first byte is completed by the next chunk (D14)", () => {
+  it("a header split after its first byte is completed by the next chunk (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_not_enough_for_header)", () => {
     const fed = client(hex("81"), hex("02 78 79"))
     expect(fed.perChunk[0]).toEqual([])
     expect(plainAll(fed.frames)).toEqual([text("xy")])
   })
 
-  it("a 16-bit length split across chunks is completed by the next chunk (D15)", () => {
+  it("a 16-bit length split across chunks is completed by the next chunk (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_not_enough_for_long_length)", () => {
     const wire = concatBytes(hex("81 7e 02 00"), repeatByte(0x78, 512))
     const fed = client(...splitAt(wire, [3]))
     expect(fed.perChunk[0]).toEqual([])
     expect(plainAll(fed.frames)).toEqual([text("x".repeat(512))])
   })
 
-  it("a 64-bit length split across chunks is completed by the next chunk (D16)", () => {
+  it("a 64-bit length split across chunks is completed by the next chunk (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_not_enough_for_very_long_length)", () => {
     const wire = concatBytes(hex("81 7f 00 00 00 00 00 02 00 00"), repeatByte(0x78, 131072))
     const fed = client(...splitAt(wire, [7]))
     expect(fed.perChunk[0]).toEqual([])
     expect(plainAll(fed.frames)).toEqual([text("x".repeat(131072))])
   })
 
-  it("a masking key split across chunks is completed by the next chunk (D18)", () => {
+  it("a masking key split across chunks is completed by the next chunk (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_not_enough_for_mask)", () => {
     const fed = server(...splitAt(hex("81 82 61 62 63 64 19 1b"), [4]))
     expect(fed.perChunk[0]).toEqual([])
     expect(plainAll(fed.frames)).toEqual([text("xy")])
@@ -843,7 +844,7 @@ describe("streaming", () => {
     expect(plainAll(fed.frames)).toEqual([binary(repeatByte(5, 70000))])
   })
 
-  it("each chunk of a data frame's payload is surfaced as it arrives (D19)", () => {
+  it("each chunk of a data frame's payload is surfaced as it arrives (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_partial_message_frames)", () => {
     const payload = repeatByte(0x78, 131072)
     const fed = client(hex("81 7f 00 00 00 00 00 02 00 00"), ...chunksOf(payload, 1024))
     expectOk(fed)
@@ -856,27 +857,27 @@ describe("streaming", () => {
     })
   })
 
-  it("a control frame is surfaced only when its whole payload has arrived (D20)", () => {
+  it("a control frame is surfaced only when its whole payload has arrived (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_partial_control_frame)", () => {
     const fed = client(...chunksOf(concatBytes(hex("89 40"), repeatByte(0x78, 64)), 11))
     expectOk(fed)
     expect(fed.perChunk.slice(0, -1).every((frames) => frames.length === 0)).toBe(true)
     expect(plainAll(fed.perChunk[fed.perChunk.length - 1]!)).toEqual([ping(repeatByte(0x78, 64))])
   })
 
-  it("a frame split just before its last 4 bytes gives a piece and then the 4 bytes (D21)", () => {
+  it("a frame split just before its last 4 bytes gives a piece and then the 4 bytes (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_long_message_sliced)", () => {
     const wire = concatBytes(hex("81 7e ff ff"), repeatByte(0x78, 65535))
     const fed = client(...splitAt(wire, [65535]))
     expect(plainAll(fed.frames)).toEqual([text("x".repeat(65531), false, false), text("xxxx")])
   })
 
-  it("a frame declaring 2^62 bytes surfaces the bytes that arrive (V52)", () => {
+  it("a frame declaring 2^62 bytes surfaces the bytes that arrive (RFC 6455 §5.2, §10.4)", () => {
     const options = { role: "client", maxFrameSize: Infinity, maxMessageSize: Infinity } as const
     const fed = decodeAll(options, hex("82 7f 40 00 00 00 00 00 00 00"), repeatByte(9, 10))
     expect(fed.perChunk[0]).toEqual([])
     expect(plainAll(fed.perChunk[1]!)).toEqual([binary(repeatByte(9, 10), false, false)])
   })
 
-  it("a masked frame split as 7, 1, 5, 17, 26 bytes gives pieces of 1, 1, 5, 17, 26 bytes (V53)", () => {
+  it("a masked frame split as 7, 1, 5, 17, 26 bytes gives pieces of 1, 1, 5, 17, 26 bytes (RFC 6455 §5.3)", () => {
     const payload = Uint8Array.from({ length: 50 }, (_, i) => i * 3)
     const wire = rawFrame({ fin: true, opcode: 2, payload, mask: MASK })
     const fed = server(...splitAt(wire, [7, 8, 13, 30]))
@@ -886,19 +887,19 @@ describe("streaming", () => {
     expect(toHex(concatBytes(...pieces))).toBe(toHex(payload))
   })
 
-  it("a Ping split across reads is surfaced once, whole, after the second read (V54)", () => {
+  it("a Ping split across reads is surfaced once, whole, after the second read (RFC 6455 §5.5)", () => {
     const fed = client(hex("89 05 61 62"), hex("63 64 65"))
     expect(fed.perChunk).toEqual([[], expect.anything()])
     expect(plainAll(fed.frames)).toEqual([ping(utf8("abcde"))])
   })
 
-  it("several frames in one chunk are surfaced in order, then the error (V44)", () => {
+  it("several frames in one chunk are surfaced in order, then the error (RFC 6455 §7.1.7)", () => {
     const fed = client(hex("81 01 61 8a 01 62 83 00 81 01 63"))
     expect(plainAll(fed.frames)).toEqual([text("a"), pong("62")])
     expectFailure(fed, 1002)
   })
 
-  it("a failed decoder stays failed: the same error and no frames for any later chunk (V43)", () => {
+  it("a failed decoder stays failed: the same error and no frames for any later chunk (RFC 6455 §7.1.7)", () => {
     const first = client(hex("83 00"))
     const later = Frame.decode(first.state, hex("81 01 61"))
     expect(later.frames).toEqual([])
@@ -1059,28 +1060,28 @@ describe("unmaskInPlace", () => {
   })
 })
 
-describe("encoder: frames a server sends (V36, P8-P21)", () => {
+describe("encoder: frames a server sends (RFC 6455 §5.2; wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_ping_without_payload to ::test_message_length_min_eight_byte)", () => {
   const enc = serverEncoder()
 
   it.each([
     ["text \"hi\"", () => Frame.encodeMessage(enc, "hi"), "81026869"],
     ["binary 00 01", () => Frame.encodeMessage(enc, hex("00 01")), "82020001"],
-    ["an empty Ping (P8)", () => Frame.encodePing(enc), "8900"],
+    ["an empty Ping (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_ping_without_payload)", () => Frame.encodePing(enc), "8900"],
     ["Ping \"ab\"", () => Frame.encodePing(enc, utf8("ab")), "89026162"],
-    ["an empty Pong (P10)", () => Frame.encodePong(enc), "8a00"],
+    ["an empty Pong (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_pong_without_payload)", () => Frame.encodePong(enc), "8a00"],
     ["Pong \"z\"", () => Frame.encodePong(enc, utf8("z")), "8a017a"],
     ["empty text", () => Frame.encodeMessage(enc, ""), "8100"],
     ["empty binary", () => Frame.encodeMessage(enc, new Uint8Array(0)), "8200"]
-  ])("%s is encoded byte for byte (V36)", (_, step, expected) => {
+  ])("%s is encoded byte for byte (RFC 6455 §5.2)", (_, step, expected) => {
     expect(encodedHex(step())).toBe(expected)
   })
 
-  it("a Ping and a Pong carry a UTF-8 payload as is (P9, P11)", () => {
+  it("a Ping and a Pong carry a UTF-8 payload as is (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_ping_with_payload, ::test_pong_with_payload)", () => {
     expect(encodedHex(Frame.encodePing(enc, utf8(SHRUG)))).toBe("890d" + toHex(utf8(SHRUG)))
     expect(encodedHex(Frame.encodePong(enc, utf8(SHRUG)))).toBe("8a0d" + toHex(utf8(SHRUG)))
   })
 
-  it("a string is sent as TEXT and bytes as BINARY (V49)", () => {
+  it("a string is sent as TEXT and bytes as BINARY (RFC 6455 §5.6)", () => {
     expect(encodedHex(Frame.encodeMessage(enc, "ab"))).toBe("81026162")
     expect(encodedHex(Frame.encodeMessage(enc, utf8("ab")))).toBe("82026162")
     expect(encodedHex(Frame.encodeMessage(enc, Buffer.from("ab")))).toBe("82026162")
@@ -1091,23 +1092,23 @@ describe("encoder: frames a server sends (V36, P8-P21)", () => {
     expect(encodedHex(Frame.encodeClose(enc, 1000, "\udc00"))).toBe("880503e8efbfbd")
   })
 
-  it("a binary message is one frame (P12)", () => {
+  it("a binary message is one frame (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_single_short_binary_data)", () => {
     const payload = utf8("it's all just ascii, right?")
     expect(encodedHex(Frame.encodeMessage(enc, payload))).toBe("821b" + toHex(payload))
   })
 
-  it("a text message of astral characters is UTF-8 encoded (P13)", () => {
+  it("a text message of astral characters is UTF-8 encoded (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_single_short_text_data)", () => {
     expect(encodedHex(Frame.encodeMessage(enc, EMOJI))).toBe("8110f09f9883f09f9884f09f9983f09f9889")
   })
 
-  it("a binary message in two pieces is BINARY without FIN, then CONTINUATION with FIN (P14)", () => {
+  it("a binary message in two pieces is BINARY without FIN, then CONTINUATION with FIN (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_multiple_short_binary_data)", () => {
     const payload = utf8("it's all just ascii, right?")
     const first = right(Frame.encodeMessage(enc, payload, false))
     expect(hexOf(first)).toBe("021b" + toHex(payload))
     expect(encodedHex(Frame.encodeMessage(first.state, utf8("sure no worries")))).toBe("800f" + toHex(utf8("sure no worries")))
   })
 
-  it("a text message in two pieces is TEXT without FIN, then CONTINUATION with FIN (P15)", () => {
+  it("a text message in two pieces is TEXT without FIN, then CONTINUATION with FIN (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_multiple_short_text_data)", () => {
     const first = right(Frame.encodeMessage(enc, EMOJI, false))
     expect(hexOf(first)).toBe("0110f09f9883f09f9884f09f9983f09f9889")
     expect(encodedHex(Frame.encodeMessage(first.state, "🙈🙉🙊"))).toBe("800cf09f9988f09f9989f09f998a")
@@ -1131,14 +1132,14 @@ describe("encoder: frames a server sends (V36, P8-P21)", () => {
     expect(out).toEqual(["010161", "000162", "800163", "020164", "800165"])
   })
 
-  it("a text piece inside a binary message is a LocalProtocolError and the message stays open (P17)", () => {
+  it("a text piece inside a binary message is a LocalProtocolError and the message stays open (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_mismatched_data_messages2)", () => {
     const first = right(Frame.encodeMessage(enc, utf8("a"), false))
     expect(left(Frame.encodeMessage(first.state, "b"))).toBeInstanceOf(LocalProtocolError)
     expect(left(Frame.encodeMessage(first.state, "b")).reason).toBe("InvalidState")
     expect(encodedHex(Frame.encodeMessage(first.state, utf8("b")))).toBe("800162")
   })
 
-  it("a binary piece inside a text message is a LocalProtocolError and the message stays open (P16)", () => {
+  it("a binary piece inside a text message is a LocalProtocolError and the message stays open (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_mismatched_data_messages1)", () => {
     const first = right(Frame.encodeMessage(enc, "a", false))
     expect(left(Frame.encodeMessage(first.state, utf8("b")))).toBeInstanceOf(LocalProtocolError)
     expect(encodedHex(Frame.encodeMessage(first.state, "b"))).toBe("800162")
@@ -1156,7 +1157,7 @@ describe("encoder: frames a server sends (V36, P8-P21)", () => {
     [126, "827e007e"],
     [65535, "827effff"],
     [65536, "827f0000000000010000"]
-  ])("a %i-byte payload uses the shortest length encoding (P18-P21)", (n, header) => {
+  ])("a %i-byte payload uses the shortest length encoding (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_message_length_max_short to ::test_message_length_min_eight_byte)", (n, header) => {
     const payload = Uint8Array.from({ length: n }, (_, i) => i & 0xff)
     expect(encodedHex(Frame.encodeMessage(enc, payload))).toBe(header + toHex(payload))
   })
@@ -1214,7 +1215,7 @@ describe("encoder: frames a server sends (V36, P8-P21)", () => {
   })
 })
 
-describe("encoder: control frame limits (V39, P25)", () => {
+describe("encoder: control frame limits (RFC 6455 §5.5; wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_control_frame_with_overly_long_payload)", () => {
   const enc = serverEncoder()
 
   it("a Ping of 125 bytes gives a 127-byte frame", () => {
@@ -1230,7 +1231,7 @@ describe("encoder: control frame limits (V39, P25)", () => {
     )
   })
 
-  it("a Pong of 126 bytes is a LocalProtocolError (P25)", () => {
+  it("a Pong of 126 bytes is a LocalProtocolError (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_control_frame_with_overly_long_payload)", () => {
     expect(left(Frame.encodePong(enc, repeatByte(1, 126)))).toBeInstanceOf(LocalProtocolError)
   })
 
@@ -1248,14 +1249,14 @@ describe("encoder: control frame limits (V39, P25)", () => {
   })
 })
 
-describe("encoder: close frames (P1-P7, V37, V38)", () => {
+describe("encoder: close frames (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_simplest_possible_close to ::test_local_only_close_reason; RFC 6455 §5.5, §5.5.1, §7.4.1)", () => {
   const enc = serverEncoder()
 
   it.each([
-    ["close() (P1)", () => Frame.encodeClose(enc), "8800"],
-    ["close(1000) (P2)", () => Frame.encodeClose(enc, 1000), "880203e8"],
+    ["close() (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_simplest_possible_close)", () => Frame.encodeClose(enc), "8800"],
+    ["close(1000) (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_unreasoning_close)", () => Frame.encodeClose(enc, 1000), "880203e8"],
     ["close(1000, \"bye\")", () => Frame.encodeClose(enc, 1000, "bye"), "880503e8627965"],
-    ["close(1005) (P6)", () => Frame.encodeClose(enc, 1005), "8800"],
+    ["close(1005) (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_no_status_rcvd_close_reason)", () => Frame.encodeClose(enc, 1005), "8800"],
     ["close(undefined, \"\")", () => Frame.encodeClose(enc, undefined, ""), "8800"],
     ["close(1014)", () => Frame.encodeClose(enc, 1014), "880203f6"],
     ["close(3000, \"\")", () => Frame.encodeClose(enc, 3000, ""), "88020bb8"],
@@ -1264,11 +1265,11 @@ describe("encoder: close frames (P1-P7, V37, V38)", () => {
     expect(encodedHex(step())).toBe(expected)
   })
 
-  it("a UTF-8 reason is encoded after the code (P3)", () => {
+  it("a UTF-8 reason is encoded after the code (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_reasoned_close)", () => {
     expect(encodedHex(Frame.encodeClose(enc, 1000, SHRUG))).toBe("880f03e8c2af5c5f28e3838429" + "5f2fc2af")
   })
 
-  it("a reason without a code is a LocalProtocolError (P5)", () => {
+  it("a reason without a code is a LocalProtocolError (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_reasoned_but_uncoded_close)", () => {
     expect(left(Frame.encodeClose(enc, undefined, "termites"))).toBeInstanceOf(LocalProtocolError)
     expect(left(Frame.encodeClose(enc, undefined, "termites")).reason).toBe("InvalidEvent")
   })
@@ -1278,14 +1279,14 @@ describe("encoder: close frames (P1-P7, V37, V38)", () => {
   })
 
   it.each([1006, 1015, 0, 999, 1004, 1016, 2999, 5000, 65535, 70000, 1000.5])(
-    "sending close code %s is a LocalProtocolError (P7, V37; wsproto rewrites 1006/1015 to 1000)",
+    "sending close code %s is a LocalProtocolError (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_local_only_close_reason; RFC 6455 §5.5.1, §7.4.1; wsproto rewrites 1006/1015 to 1000)",
     (code) => {
       expect(left(Frame.encodeClose(enc, code))).toBeInstanceOf(LocalProtocolError)
       expect(left(Frame.encodeClose(enc, code)).reason).toBe("InvalidEvent")
     }
   )
 
-  it("a reason of 130 bytes is cut to a valid UTF-8 prefix that fits in 125 bytes (P4)", () => {
+  it("a reason of 130 bytes is cut to a valid UTF-8 prefix that fits in 125 bytes (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_overly_reasoned_close)", () => {
     const bytes = encodedBytes(Frame.encodeClose(enc, 1000, SHRUG.repeat(10)))
     expect(bytes[0]).toBe(0x88)
     expect(bytes.length).toBe(126)
@@ -1293,14 +1294,14 @@ describe("encoder: close frames (P1-P7, V37, V38)", () => {
     expect(SHRUG.repeat(10).startsWith(reason)).toBe(true)
   })
 
-  it("a reason of 70 × é is cut to 61 × é at a character boundary (V38)", () => {
+  it("a reason of 70 × é is cut to 61 × é at a character boundary (RFC 6455 §5.5, §5.5.1)", () => {
     const bytes = encodedBytes(Frame.encodeClose(enc, 1000, "é".repeat(70)))
     expect(bytes.length).toBe(126)
     expect(toHex(bytes.subarray(0, 4))).toBe("887c03e8")
     expect(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(4))).toBe("é".repeat(61))
   })
 
-  it("a reason of 123 ASCII bytes fits exactly and 124 bytes are cut to 123 (V38)", () => {
+  it("a reason of 123 ASCII bytes fits exactly and 124 bytes are cut to 123 (RFC 6455 §5.5, §5.5.1)", () => {
     const exact = encodedBytes(Frame.encodeClose(enc, 1000, "a".repeat(123)))
     const over = encodedBytes(Frame.encodeClose(enc, 1000, "a".repeat(124)))
     expect(exact.length).toBe(127)
@@ -1317,33 +1318,33 @@ describe("encoder: close frames (P1-P7, V37, V38)", () => {
     expect(plainAll(client(bytes).frames)).toEqual([close(1000, "é".repeat(61))])
   })
 
-  it("a client close is masked (V42: 88 80 + key for an empty close)", () => {
+  it("a client close is masked (RFC 6455 §5.5.1: 88 80 + key for an empty close)", () => {
     expect(encodedHex(Frame.encodeClose(clientEncoder()))).toBe("888037fa213d")
   })
 })
 
-describe("encoder: client masking (P22-P24, P27)", () => {
+describe("encoder: client masking (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_client_side_masking_short_frame to ::test_client_side_masking_eight_byte_frame; wsproto tests/test_frame_protocol.py::test_xor_mask_simple)", () => {
   const key = hex("12 34 56 78")
 
-  it("a 125-byte client payload: 82 fd, the key, the masked payload (P22)", () => {
+  it("a 125-byte client payload: 82 fd, the key, the masked payload (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_client_side_masking_short_frame)", () => {
     const payload = Uint8Array.from({ length: 125 }, (_, i) => i)
     const bytes = encodedBytes(Frame.encodeMessage(clientEncoder(key), payload))
     expect(toHex(bytes)).toBe("82fd" + toHex(key) + toHex(applyMask(payload, key)))
   })
 
-  it("a 126-byte client payload: 82 fe 00 7e, the key at 4-7, the masked payload from 8 (P23)", () => {
+  it("a 126-byte client payload: 82 fe 00 7e, the key at 4-7, the masked payload from 8 (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_client_side_masking_two_byte_frame)", () => {
     const payload = Uint8Array.from({ length: 126 }, (_, i) => 255 - i)
     const bytes = encodedBytes(Frame.encodeMessage(clientEncoder(key), payload))
     expect(toHex(bytes)).toBe("82fe007e" + toHex(key) + toHex(applyMask(payload, key)))
   })
 
-  it("a 65536-byte client payload: 82 ff + 8-byte length, the key at 10-13, the masked payload from 14 (P24)", () => {
+  it("a 65536-byte client payload: 82 ff + 8-byte length, the key at 10-13, the masked payload from 14 (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_client_side_masking_eight_byte_frame)", () => {
     const payload = Uint8Array.from({ length: 65536 }, (_, i) => (i * 31) & 0xff)
     const bytes = encodedBytes(Frame.encodeMessage(clientEncoder(key), payload))
     expect(toHex(bytes)).toBe("82ff0000000000010000" + toHex(key) + toHex(applyMask(payload, key)))
   })
 
-  it("masking with key 1234 gives the reference vector (P27)", () => {
+  it("masking with key 1234 gives the reference vector (wsproto tests/test_frame_protocol.py::test_xor_mask_simple)", () => {
     const bytes = encodedBytes(
       Frame.encodeMessage(clientEncoder(utf8("1234")), utf8("some very long data for masking by websocket"))
     )
@@ -1352,7 +1353,7 @@ describe("encoder: client masking (P22-P24, P27)", () => {
     )
   })
 
-  it("masking an empty payload gives an empty payload (P27)", () => {
+  it("masking an empty payload gives an empty payload (wsproto tests/test_frame_protocol.py::test_xor_mask_simple)", () => {
     expect(encodedHex(Frame.encodeMessage(clientEncoder(utf8("1234")), new Uint8Array(0)))).toBe("828031323334")
   })
 
@@ -1481,34 +1482,34 @@ const fakeExtension = (calls: Array<string>): Extension<FakeState> => ({
   }
 })
 
-describe("extension hooks (E1-E11, V59)", () => {
+describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions; RFC 6455 §9.1)", () => {
   const withFake = (...chunks: ReadonlyArray<Uint8Array>) => {
     const calls: Array<string> = []
     const fed = decodeAll({ role: "client", extensions: [fakeExtension(calls)] }, ...chunks)
     return { fed, calls }
   }
 
-  it("a frame with the RSV3 bit the extension claims is surfaced, and the header hook saw RSV3 (E1)", () => {
+  it("a frame with the RSV3 bit the extension claims is surfaced, and the header hook saw RSV3 (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_rsv_bit)", () => {
     const { fed, calls } = withFake(hex("91 00"))
     expectOk(fed)
     expect(fed.frames).toHaveLength(1)
     expect(calls[0]).toBe(`header rsv=${Frame.RSV3} opcode=1 length=0`)
   })
 
-  it("an RSV bit the extension does not claim fails with 1002 (E2)", () => {
+  it("an RSV bit the extension does not claim fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_wrong_rsv_bit)", () => {
     expectFailure(withFake(hex("a1 00")).fed, 1002)
   })
 
-  it("a header hook failure fails with the hook's close code, 1010 (E3)", () => {
+  it("a header hook failure fails with the hook's close code, 1010 (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_header_error_handling)", () => {
     expectFailure(withFake(hex("9a 00")).fed, 1010)
   })
 
-  it("header hooks run before the masking check: an unmasked PONG to a server fails with the hook's 1010 (§5.1 steps 6, 7)", () => {
+  it("header hooks run before the masking check: an unmasked PONG to a server fails with the hook's 1010 (as wsproto src/wsproto/frame_protocol.py, FrameDecoder.parse_header)", () => {
     const fed = decodeAll({ role: "server", extensions: [fakeExtension([])] }, hex("9a 00"))
     expectFailure(fed, 1010)
   })
 
-  it("the payload hook transforms an RSV3 frame's payload (E4)", () => {
+  it("the payload hook transforms an RSV3 frame's payload (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_payload_processing)", () => {
     const { fed, calls } = withFake(concatBytes(hex("11 09"), FNORD))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([text("FÑÖR∂", true, false)])
@@ -1516,29 +1517,29 @@ describe("extension hooks (E1-E11, V59)", () => {
     expect(calls.some((call) => call.startsWith("header"))).toBe(true)
   })
 
-  it("the payload hook runs on frames without RSV3 too and leaves them unchanged (E5)", () => {
+  it("the payload hook runs on frames without RSV3 too and leaves them unchanged (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_no_payload_processing_when_not_wanted)", () => {
     const { fed, calls } = withFake(concatBytes(hex("01 09"), FNORD))
     expect(plainAll(fed.frames)).toEqual([text("fñör∂", true, false)])
     expect(calls).toContain("payload")
   })
 
-  it("a payload hook failure fails with the hook's close code, 1008 (E6)", () => {
+  it("a payload hook failure fails with the hook's close code, 1008 (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_payload_error_handling)", () => {
     expectFailure(withFake(concatBytes(hex("91 0a"), utf8("party time"))).fed, 1008)
   })
 
-  it("bytes from the completion hook are appended to the frame's last piece (E7)", () => {
+  it("bytes from the completion hook are appended to the frame's last piece (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_frame_completion)", () => {
     const { fed, calls } = withFake(concatBytes(hex("91 09"), FNORD))
     expect(plainAll(fed.frames)).toEqual([text("FÑÖR∂™")])
     expect(calls).toContain("complete fin=true")
   })
 
-  it("the completion hook runs on frames without RSV3 and may add nothing (E8)", () => {
+  it("the completion hook runs on frames without RSV3 and may add nothing (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_no_frame_completion_when_not_wanted)", () => {
     const { fed, calls } = withFake(concatBytes(hex("81 09"), FNORD))
     expect(plainAll(fed.frames)).toEqual([text("fñör∂")])
     expect(calls).toContain("complete fin=true")
   })
 
-  it("a completion hook failure fails with the hook's code even when it is local-only, 1006 (E9)", () => {
+  it("a completion hook failure fails with the hook's code even when it is local-only, 1006 (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_completion_error_handling)", () => {
     expectFailure(withFake(concatBytes(hex("91 08"), utf8("ragequit"))).fed, 1006)
   })
 
@@ -1553,12 +1554,12 @@ describe("extension hooks (E1-E11, V59)", () => {
     expect(plainAll(fed.frames)).toEqual([ping(utf8("AB™"))])
   })
 
-  it("a server sending a text message sets RSV3 and appends ® (E10)", () => {
+  it("a server sending a text message sets RSV3 and appends ® (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_outbound_handling_single_frame)", () => {
     const enc = Frame.encoder({ role: "server", extensions: [fakeExtension([])] })
     expect(encodedHex(Frame.encodeMessage(enc, EMOJI))).toBe("9112" + toHex(utf8(EMOJI + "®")))
   })
 
-  it("a text message in two pieces: RSV3 on the first frame only, ® on the final one (E11)", () => {
+  it("a text message in two pieces: RSV3 on the first frame only, ® on the final one (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_outbound_handling_multiple_frames)", () => {
     const enc = Frame.encoder({ role: "server", extensions: [fakeExtension([])] })
     const first = right(Frame.encodeMessage(enc, EMOJI, false))
     expect(hexOf(first)).toBe("1110" + toHex(utf8(EMOJI)))
@@ -1594,7 +1595,7 @@ describe("extension hooks (E1-E11, V59)", () => {
     expect(left(Frame.encodeMessage(enc, "a")).reason).toBe("ExtensionFailure")
   })
 
-  it("inbound hooks run in list order and outbound hooks in reverse order (V59)", () => {
+  it("inbound hooks run in list order and outbound hooks in reverse order (RFC 6455 §9.1)", () => {
     const calls: Array<string> = []
     const appending = (tag: string, claims: number): Extension<undefined> => ({
       name: tag,

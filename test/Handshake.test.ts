@@ -4,9 +4,10 @@
  * exact status and headers of the rejection hinted at, rejections with their bodies on both sides,
  * IDNA hosts, the bytes after the handshake, `initiateUpgradeConnection`, the end of the input,
  * what may be sent in which state, the limits, header injection, the `H11Handshake` class and the
- * extension negotiation functions. Case names such as H2, K14, S7 or V22 label behaviours of
- * wsproto's tests/test_handshake.py, test_client.py and test_server.py (and of wsproto run by hand
- * where its tests are silent); where this port deliberately differs from wsproto the test says so.
+ * extension negotiation functions. Tests name the wsproto test they follow, as wsproto
+ * tests/<file>::<test>, from wsproto's tests/test_handshake.py, test_client.py and test_server.py
+ * or, where its tests are silent, the RFC section that governs the behaviour; where this port
+ * deliberately differs from wsproto the test says so.
  */
 import { createHash } from "node:crypto"
 import { describe, expect, it } from "vitest"
@@ -233,7 +234,7 @@ const exactMessage = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+
 // ---------------------------------------------------------------------------------------------
 
 describe("the accept token (RFC 6455 §1.3, §4.2.2)", () => {
-  it("the RFC 6455 §1.3 sample key dGhlIHNhbXBsZSBub25jZQ== gives s3pPLMBiTxaQ9kYGzzhZRbK+xOo= (V1)", () => {
+  it("the RFC 6455 §1.3 sample key dGhlIHNhbXBsZSBub25jZQ== gives s3pPLMBiTxaQ9kYGzzhZRbK+xOo= (RFC 6455 §4.1, §4.2.2)", () => {
     expect(Handshake.acceptToken(RFC_KEY)).toBe(RFC_ACCEPT)
   })
 
@@ -258,7 +259,7 @@ describe("the accept token (RFC 6455 §1.3, §4.2.2)", () => {
     }
   })
 
-  it("the default nonce is 16 fresh random bytes, base64 in Sec-WebSocket-Key (V1)", () => {
+  it("the default nonce is 16 fresh random bytes, base64 in Sec-WebSocket-Key (RFC 6455 §4.1, §4.2.2)", () => {
     const key = (bytes: Uint8Array) => /Sec-WebSocket-Key: (.*)\r\n/.exec(latin1Text(bytes))?.[1] ?? ""
     const first = key(sendOk(Handshake.make({ connectionType: CLIENT }), GET_ROOT).bytes)
     const second = key(sendOk(Handshake.make({ connectionType: CLIENT }), GET_ROOT).bytes)
@@ -301,35 +302,35 @@ describe("the client's request (RFC 6455 §4.1)", () => {
     expect(Handshake.state(sent.state)).toBe(ConnectionState.CONNECTING)
   })
 
-  it("a bare request has only the five handshake headers (K1)", () => {
+  it("a bare request has only the five handshake headers (wsproto tests/test_client.py::test_connection_request)", () => {
     expect(latin1Text(sendOk(newClient(), GET_ROOT).bytes)).toBe(
       `GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`
     )
   })
 
-  it("extra headers are appended verbatim, case kept (K2)", () => {
+  it("extra headers are appended verbatim, case kept (wsproto tests/test_client.py::test_connection_request_additional_headers)", () => {
     const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extraHeaders: [["X-Foo", "Bar"], ["x-bar", "Foo"]] }))
     expect(latin1Text(sent.bytes)).toMatch(/Sec-WebSocket-Version: 13\r\nX-Foo: Bar\r\nx-bar: Foo\r\n\r\n$/)
   })
 
-  it("an extension offering no parameters is offered by its bare name (K3)", () => {
+  it("an extension offering no parameters is offered by its bare name (wsproto tests/test_client.py::test_connection_request_simple_extension)", () => {
     const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extensions: [fakeExtension("fake", { offer: () => [] })] }))
     expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Extensions: fake\r\n")
   })
 
-  it("an extension whose offer gives undefined, or that has no offer hook, is not offered: no extensions header (K4)", () => {
+  it("an extension whose offer gives undefined, or that has no offer hook, is not offered: no extensions header (wsproto tests/test_client.py::test_connection_request_simple_extension_no_offer)", () => {
     const extensions = [fakeExtension("fake", { offer: () => undefined }), fakeExtension("other")]
     const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extensions }))
     expect(latin1Text(sent.bytes)).not.toContain("Sec-WebSocket-Extensions")
   })
 
-  it("an extension's parameters are written `name; p=v; flag` (K5)", () => {
+  it("an extension's parameters are written `name; p=v; flag` (wsproto tests/test_client.py::test_connection_request_parametrised_extension)", () => {
     const offer = () => [param("parameter1", "value1"), param("parameter2", "value2")]
     const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extensions: [fakeExtension("fake", { offer })] }))
     expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Extensions: fake; parameter1=value1; parameter2=value2\r\n")
   })
 
-  it("subprotocols are joined with ', ' in the order given (K6)", () => {
+  it("subprotocols are joined with ', ' in the order given (wsproto tests/test_client.py::test_connection_request_subprotocols)", () => {
     const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, subprotocols: ["one", "two"] }))
     expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Protocol: one, two\r\n")
   })
@@ -349,7 +350,7 @@ describe("the client's request (RFC 6455 §4.1)", () => {
 
   it.each([
     ["empty", ""],
-    ["non-ASCII (V29)", "/é"],
+    ["non-ASCII (RFC 9112 §3.2)", "/é"],
     ["holding a space", "/a b"],
     ["holding CR LF (request splitting)", "/\r\nX-Injected: 1"],
     ["holding DEL", "/\x7f"]
@@ -448,20 +449,20 @@ describe("header injection: what the user gives is checked before it reaches the
 })
 
 describe("IDNA hosts (RFC 5890, RFC 3492)", () => {
-  it("a non-ASCII host is sent as xn-- labels: 芝士汉堡 → xn--7ks3rz39bh7u, and the server decodes it back (H2)", () => {
+  it("a non-ASCII host is sent as xn-- labels: 芝士汉堡 → xn--7ks3rz39bh7u, and the server decodes it back (wsproto tests/test_handshake.py::test_host_encoding)", () => {
     const sent = sendOk(newClient(), new Events.Request({ host: "芝士汉堡", target: "/" }))
     expect(latin1Text(sent.bytes)).toContain("\r\nHost: xn--7ks3rz39bh7u\r\n")
     const received = serverReceived(sent.bytes)
     expect(received.events[0]).toMatchObject({ _tag: "Request", host: "芝士汉堡" })
   })
 
-  it("only non-ASCII labels are encoded; ASCII labels and the port stay as given: bücher.example (V28)", () => {
+  it("only non-ASCII labels are encoded; ASCII labels and the port stay as given: bücher.example (RFC 3490 §4)", () => {
     const sent = sendOk(newClient(), new Events.Request({ host: "bücher.Example:8080", target: "/" }))
     expect(latin1Text(sent.bytes)).toContain("\r\nHost: xn--bcher-kva.Example:8080\r\n")
     expect(serverReceived(sent.bytes).events[0]).toMatchObject({ host: "bücher.Example:8080" })
   })
 
-  it("an ASCII host keeps its case and port (V3)", () => {
+  it("an ASCII host keeps its case and port (RFC 6455 §4.2.1)", () => {
     const received = serverReceived(request(stdWithout("Host", "Host: Example.COM:8080")))
     expect(received.events[0]).toMatchObject({ host: "Example.COM:8080" })
   })
@@ -492,7 +493,7 @@ describe("IDNA hosts (RFC 5890, RFC 3492)", () => {
 })
 
 describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
-  it("a valid request gives a Request event with the host, target and the other headers lowercased (S1)", () => {
+  it("a valid request gives a Request event with the host, target and the other headers lowercased (wsproto tests/test_server.py::test_connection_request)", () => {
     const received = serverReceived(
       request([
         "Host: localhost",
@@ -522,7 +523,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expect(plainEvents(serverReceived().events)).toEqual([requestEvent({ extraHeaders: STD_EXTRA })])
   })
 
-  it("names and token values are case-insensitive: keep-alive, UPGRADE / WebSocket; the target is kept (V3)", () => {
+  it("names and token values are case-insensitive: keep-alive, UPGRADE / WebSocket; the target is kept (RFC 6455 §4.2.1)", () => {
     const received = serverReceived(
       request(
         ["host: a", "CONNECTION: keep-alive, UPGRADE", "upgrade: WebSocket", `sec-websocket-key: ${RFC_KEY}`, "SEC-WEBSOCKET-VERSION: 13"],
@@ -545,12 +546,12 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expect(received.events[0]).toMatchObject({ subprotocols: ["a", "b", "c"], extensions: ["x; p=1", "y"] })
   })
 
-  it("extension offers are split at commas outside quoted strings (V32 differs: wsproto splits inside them)", () => {
+  it("extension offers are split at commas outside quoted strings (RFC 6455 §9.1; wsproto splits inside them)", () => {
     const received = serverReceived(request([...STD, "Sec-WebSocket-Extensions: foo; bar=\"a,b\", baz"]))
     expect(received.events[0]).toMatchObject({ extensions: ["foo; bar=\"a,b\"", "baz"] })
   })
 
-  it("a method other than GET is rejected with 400: 'Request method must be GET' (S2)", () => {
+  it("a method other than GET is rejected with 400: 'Request method must be GET' (wsproto tests/test_server.py::test_connection_request_bad_method)", () => {
     expectServerRejects(request(STD, "POST / HTTP/1.1"), 400, "InvalidHandshake", [], exactMessage("Request method must be GET"))
   })
 
@@ -558,7 +559,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expectServerRejects(request(STD, "get / HTTP/1.1"), 400, "InvalidHandshake", [], exactMessage("Request method must be GET"))
   })
 
-  it("an HTTP/1.0 request is rejected with 400 (wsproto accepts it, V8)", () => {
+  it("an HTTP/1.0 request is rejected with 400 (wsproto accepts it, RFC 6455 §4.2.1)", () => {
     expectServerRejects(request(STD, "GET / HTTP/1.0"), 400, "InvalidHandshake")
   })
 
@@ -570,7 +571,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expectServerRejects(request(stdWithout("Connection")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Connection: Upgrade'"))
   })
 
-  it("Connection without the upgrade token (Keep-Alive, No-Upgrade) is rejected with 400 (S3)", () => {
+  it("Connection without the upgrade token (Keep-Alive, No-Upgrade) is rejected with 400 (wsproto tests/test_server.py::test_connection_request_bad_connection_header)", () => {
     expectServerRejects(
       request(stdWithout("Connection", "Connection: Keep-Alive, No-Upgrade")),
       400,
@@ -580,12 +581,12 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     )
   })
 
-  it("the upgrade token may be on any Connection line (V6 differs: wsproto reads only the last line)", () => {
+  it("the upgrade token may be on any Connection line (RFC 9110 §5.3; wsproto reads only the last line)", () => {
     expect(serverReceived(request(stdWithout("Connection", "Connection: Upgrade", "Connection: keep-alive"))).events).toHaveLength(1)
     expect(serverReceived(request(stdWithout("Connection", "Connection: keep-alive", "Connection: Upgrade"))).events).toHaveLength(1)
   })
 
-  it("a missing Sec-WebSocket-Version is rejected with 400 and Sec-WebSocket-Version: 13 (V4)", () => {
+  it("a missing Sec-WebSocket-Version is rejected with 400 and Sec-WebSocket-Version: 13 (RFC 6455 §4.2.1, §4.4)", () => {
     expectServerRejects(
       request(stdWithout("Sec-WebSocket-Version")),
       400,
@@ -596,7 +597,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it.each([["12"], ["8"], ["not-a-digit"], ["13, 8"], ["013"], [""]])(
-    "Sec-WebSocket-Version %j is rejected with 426 and Sec-WebSocket-Version: 13 (S5, V10)",
+    "Sec-WebSocket-Version %j is rejected with 426 and Sec-WebSocket-Version: 13 (wsproto tests/test_server.py::test_connection_request_bad_version_header; RFC 6455 §4.4)",
     (version) => {
       expectServerRejects(
         request(stdWithout("Sec-WebSocket-Version", `Sec-WebSocket-Version: ${version}`)),
@@ -618,7 +619,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     )
   })
 
-  it("a missing Sec-WebSocket-Key is rejected with 400: 'Missing header, 'Sec-WebSocket-Key'' (S6)", () => {
+  it("a missing Sec-WebSocket-Key is rejected with 400: 'Missing header, 'Sec-WebSocket-Key'' (wsproto tests/test_server.py::test_connection_request_key_header)", () => {
     expectServerRejects(request(stdWithout("Sec-WebSocket-Key")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Sec-WebSocket-Key'"))
   })
 
@@ -633,7 +634,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expectServerRejects(request(stdWithout("Sec-WebSocket-Key", `Sec-WebSocket-Key: ${key}`)), 400, "InvalidHandshake")
   })
 
-  it("two Sec-WebSocket-Key lines are rejected with 400 (V7 differs: wsproto joins them)", () => {
+  it("two Sec-WebSocket-Key lines are rejected with 400 (RFC 6455 §11.3.1; wsproto joins them)", () => {
     expectServerRejects(request([...STD, "Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw=="]), 400, "InvalidHandshake")
   })
 
@@ -641,16 +642,16 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expectServerRejects(request(stdWithout("Upgrade")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Upgrade: websocket'"))
   })
 
-  it("Upgrade: h2c is rejected with 400 (S4)", () => {
+  it("Upgrade: h2c is rejected with 400 (wsproto tests/test_server.py::test_connection_request_bad_upgrade_header)", () => {
     expectServerRejects(request(stdWithout("Upgrade", "Upgrade: h2c")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Upgrade: websocket'"))
   })
 
-  it("Upgrade is a token list: 'websocket, foo' and 'foo, websocket' are accepted (V5 differs)", () => {
+  it("Upgrade is a token list: 'websocket, foo' and 'foo, websocket' are accepted (RFC 9110 §7.8; wsproto differs)", () => {
     expect(serverReceived(request(stdWithout("Upgrade", "Upgrade: websocket, foo"))).events).toHaveLength(1)
     expect(serverReceived(request(stdWithout("Upgrade", "Upgrade: foo, websocket"))).events).toHaveLength(1)
   })
 
-  it("a missing Host is rejected with 400: 'Missing header, 'Host'' (H3 for HTTP/1.1)", () => {
+  it("a missing Host is rejected with 400: 'Missing header, 'Host'' (wsproto tests/test_handshake.py::test_rejected_handshake for HTTP/1.1)", () => {
     expectServerRejects(request(stdWithout("Host")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Host'"))
   })
 
@@ -662,7 +663,7 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expectServerRejects(request([...STD, "Host: other.example"]), 400, "InvalidHandshake")
   })
 
-  it("the checks run in order: method, HTTP version, Connection, Sec-WebSocket-Version, Sec-WebSocket-Key, Upgrade, Host (V4)", () => {
+  it("the checks run in order: method, HTTP version, Connection, Sec-WebSocket-Version, Sec-WebSocket-Key, Upgrade, Host (RFC 6455 §4.2.1, §4.4)", () => {
     const messageOf = (bytes: Uint8Array) => Handshake.receive(newServer(), bytes).error?.message
     expect(messageOf(request([], "POST / HTTP/1.0"))).toBe("Request method must be GET")
     expect(messageOf(request([], "GET / HTTP/1.0"))).toBe("The opening handshake needs HTTP/1.1 or newer")
@@ -679,8 +680,8 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it.each([
-    ["not HTTP at all (S14)", latin1("broken nonsense\r\n\r\n")],
-    ["the HTTP/2 preface (V9 differs: wsproto fails the method check)", latin1("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")],
+    ["not HTTP at all (wsproto tests/test_server.py::test_protocol_error)", latin1("broken nonsense\r\n\r\n")],
+    ["the HTTP/2 preface (RFC 9113 §3.4; wsproto fails the method check)", latin1("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")],
     ["an HTTP/2.0 request line", request(STD, "GET / HTTP/2.0")],
     ["obs-fold", request([...STD, "X-Folded: a", " b"])],
     ["a bare LF", latin1(`GET / HTTP/1.1\n${STD.join("\r\n")}\r\n\r\n`)],
@@ -746,7 +747,7 @@ describe("limits: the head's size and header count (431)", () => {
 })
 
 describe("the server's 101 (RFC 6455 §4.2.2)", () => {
-  it("is written byte for byte with the accept token, the chosen subprotocol and extra headers (V2)", () => {
+  it("is written byte for byte with the accept token, the chosen subprotocol and extra headers (RFC 6455 §4.2.2)", () => {
     const { state } = serverReceived(request([...STD, "Sec-WebSocket-Protocol: chat, superchat"]))
     const sent = sendOk(state, new Events.AcceptConnection({ subprotocol: "superchat", extraHeaders: [["X-A", "1"]] }))
     expect(latin1Text(sent.bytes)).toBe(
@@ -762,7 +763,7 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(Handshake.subprotocol(sent.state)).toBe("superchat")
   })
 
-  it("with the defaults it has only Upgrade, Connection and the accept token (S8)", () => {
+  it("with the defaults it has only Upgrade, Connection and the accept token (wsproto tests/test_server.py::test_handshake)", () => {
     const sent = sendOk(serverReceived().state, new Events.AcceptConnection())
     expect(latin1Text(sent.bytes)).toBe(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${RFC_ACCEPT}\r\n\r\n`
@@ -771,12 +772,12 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(Handshake.extensions(sent.state)).toEqual([])
   })
 
-  it("extra headers follow the generated ones (S9)", () => {
+  it("extra headers follow the generated ones (wsproto tests/test_server.py::test_handshake_extra_headers)", () => {
     const sent = sendOk(serverReceived().state, new Events.AcceptConnection({ extraHeaders: [["X-Foo", "bar"]] }))
     expect(latin1Text(sent.bytes)).toMatch(/Sec-WebSocket-Accept: .*\r\nX-Foo: bar\r\n\r\n$/)
   })
 
-  it("any offered subprotocol may be chosen (S10)", () => {
+  it("any offered subprotocol may be chosen (wsproto tests/test_server.py::test_handshake_with_subprotocol)", () => {
     const { state } = serverReceived(request([...STD, "Sec-Websocket-Protocol: one, two"]))
     for (const subprotocol of ["one", "two"]) {
       expect(latin1Text(sendOk(state, new Events.AcceptConnection({ subprotocol })).bytes)).toContain(
@@ -785,7 +786,7 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     }
   })
 
-  it("choosing a subprotocol that was not offered (case counts) is a LocalProtocolError; the server may still accept (V31)", () => {
+  it("choosing a subprotocol that was not offered (case counts) is a LocalProtocolError; the server may still accept (RFC 6455 §4.2.2)", () => {
     const { state } = serverReceived(request([...STD, "Sec-WebSocket-Protocol: Chat"]))
     expect(sendFails(state, new Events.AcceptConnection({ subprotocol: "chat" })).message).toBe(
       "Cannot accept subprotocol \"chat\": the client offered \"Chat\"; accept one of those or none"
@@ -793,7 +794,7 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(Handshake.state(sendOk(state, new Events.AcceptConnection({ subprotocol: "Chat" })).state)).toBe(ConnectionState.OPEN)
   })
 
-  it("an accepted extension's parameters are answered (S11, S12)", () => {
+  it("an accepted extension's parameters are answered (wsproto tests/test_server.py::test_handshake_with_extension, ::test_handshake_with_extension_params)", () => {
     const calls: Array<ReadonlyArray<Parameter>> = []
     const supported = fakeExtension("fake", {
       accept: (parameters) => {
@@ -808,7 +809,7 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(Handshake.extensions(sent.state)).toEqual([supported])
   })
 
-  it("offers of unsupported extensions are skipped (S13)", () => {
+  it("offers of unsupported extensions are skipped (wsproto tests/test_server.py::test_handshake_with_extra_unaccepted_extension)", () => {
     const { state } = serverReceived(request([...STD, "Sec-WebSocket-Extensions: pretend, fake"]))
     const sent = sendOk(state, new Events.AcceptConnection({ extensions: [echoing("fake")] }))
     expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Extensions: fake\r\n")
@@ -821,7 +822,7 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(Handshake.extensions(sendOk(state, new Events.AcceptConnection({ extensions: [supported] })).state)).toEqual([configured])
   })
 
-  it("of several offers of one extension the first acceptable wins, and accept is not asked again (V33 differs: last wins)", () => {
+  it("of several offers of one extension the first acceptable wins, and accept is not asked again (RFC 7692 §5; wsproto differs: last wins)", () => {
     const calls: Array<ReadonlyArray<Parameter>> = []
     const { state } = serverReceived(request([...STD, "Sec-WebSocket-Extensions: fake; p=1, fake; p=2"]))
     const sent = sendOk(state, new Events.AcceptConnection({ extensions: [echoing("fake", calls)] }))
@@ -868,7 +869,7 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(Handshake.extensions(sent.state)).toEqual([b, a])
   })
 
-  it("a supported extension the client did not offer is neither answered nor agreed (V35 differs)", () => {
+  it("a supported extension the client did not offer is neither answered nor agreed (RFC 6455 §9.1; wsproto differs)", () => {
     const sent = sendOk(serverReceived().state, new Events.AcceptConnection({ extensions: [echoing("fake")] }))
     expect(latin1Text(sent.bytes)).not.toContain("Sec-WebSocket-Extensions")
     expect(Handshake.extensions(sent.state)).toEqual([])
@@ -884,20 +885,20 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     sendFails(newServer(), new Events.AcceptConnection())
   })
 
-  it("accepting twice is a LocalProtocolError naming ConnectionState.OPEN (V30)", () => {
+  it("accepting twice is a LocalProtocolError naming ConnectionState.OPEN (RFC 6455 §4.2.2)", () => {
     const open = sendOk(serverReceived().state, new Events.AcceptConnection()).state
     expect(sendFails(open, new Events.AcceptConnection()).message).toContain("ConnectionState.OPEN")
   })
 })
 
 describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
-  it("RejectConnection() is `HTTP/1.1 400 Bad Request` with content-length: 0, and CLOSED (V11)", () => {
+  it("RejectConnection() is `HTTP/1.1 400 Bad Request` with content-length: 0, and CLOSED (RFC 6455 §4.2.2)", () => {
     const sent = sendOk(serverReceived().state, new Events.RejectConnection())
     expect(latin1Text(sent.bytes)).toBe("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
     expect(Handshake.state(sent.state)).toBe(ConnectionState.CLOSED)
   })
 
-  it("a second RejectConnection is a LocalProtocolError naming ConnectionState.CLOSED (V11)", () => {
+  it("a second RejectConnection is a LocalProtocolError naming ConnectionState.CLOSED (RFC 6455 §4.2.2)", () => {
     const closed = sendOk(serverReceived().state, new Events.RejectConnection()).state
     expect(sendFails(closed, new Events.RejectConnection()).message).toContain("ConnectionState.CLOSED")
   })
@@ -912,12 +913,12 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
     expect(latin1Text(sent.bytes)).toBe("HTTP/1.1 418 \r\ncontent-length: 0\r\n\r\n")
   })
 
-  it("the rejection's headers are written as given, before content-length (S15)", () => {
+  it("the rejection's headers are written as given, before content-length (wsproto tests/test_server.py::test_handshake_rejection)", () => {
     const sent = sendOk(serverReceived().state, new Events.RejectConnection({ statusCode: 403, headers: [["X-Why", "no"]] }))
     expect(latin1Text(sent.bytes)).toBe("HTTP/1.1 403 Forbidden\r\nX-Why: no\r\ncontent-length: 0\r\n\r\n")
   })
 
-  it("a status outside 200–999 (101, 199, 1000) is a LocalProtocolError (V13)", () => {
+  it("a status outside 200–999 (101, 199, 1000) is a LocalProtocolError (RFC 9110 §15)", () => {
     for (const statusCode of [101, 199, 1000]) sendFails(serverReceived().state, new Events.RejectConnection({ statusCode }))
   })
 
@@ -947,7 +948,7 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
     expect(Handshake.state(end.state)).toBe(ConnectionState.CLOSED)
   })
 
-  it("with the user's Content-Length the body is written raw (S16)", () => {
+  it("with the user's Content-Length the body is written raw (wsproto tests/test_server.py::test_handshake_rejection_with_body)", () => {
     const head = sendOk(
       serverReceived().state,
       new Events.RejectConnection({ statusCode: 400, headers: [["content-length", "5"]], hasBody: true })
@@ -1048,12 +1049,12 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
     expect(latin1Text(sent.bytes)).toBe("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
   })
 
-  it("RejectData while CONNECTING is a LocalProtocolError naming ConnectionState.CONNECTING (V12)", () => {
+  it("RejectData while CONNECTING is a LocalProtocolError naming ConnectionState.CONNECTING (RFC 9112 §2.1)", () => {
     const error = sendFails(serverReceived().state, new Events.RejectData({ data: latin1("x") }))
     expect(error.message).toContain("ConnectionState.CONNECTING")
   })
 
-  it("after a rejection a TextMessage is a LocalProtocolError (V14)", () => {
+  it("after a rejection a TextMessage is a LocalProtocolError (RFC 6455 §4.2.2)", () => {
     const closed = sendOk(serverReceived().state, new Events.RejectConnection()).state
     sendFails(closed, new Events.TextMessage({ data: "x" }))
   })
@@ -1085,7 +1086,7 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
 })
 
 describe("the client's checks of the response (RFC 6455 §4.1)", () => {
-  it("a valid 101 gives exactly one AcceptConnection and OPEN; another Request is then a LocalProtocolError (K7, K8)", () => {
+  it("a valid 101 gives exactly one AcceptConnection and OPEN; another Request is then a LocalProtocolError (wsproto tests/test_client.py::test_connection_send_state, ::test_handshake)", () => {
     const client = clientSent()
     expect(Handshake.state(client)).toBe(ConnectionState.CONNECTING)
     const fed = receiveAll(client, [response101()])
@@ -1095,19 +1096,19 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     sendFails(fed.state, GET_ROOT)
   })
 
-  it("a 101 fed one byte at a time gives one AcceptConnection when complete (V17)", () => {
+  it("a 101 fed one byte at a time gives one AcceptConnection when complete (RFC 9112 §2.2)", () => {
     const fed = clientReceives(Array.from(response101(), (byte) => Uint8Array.of(byte)))
     expect(plainEvents(fed.events)).toEqual([acceptEvent()])
   })
 
-  it("the 101's other headers are in extraHeaders, lowercased (K10, V19)", () => {
+  it("the 101's other headers are in extraHeaders, lowercased (wsproto tests/test_client.py::test_handshake_extra_accept_headers; RFC 6455 §4.1)", () => {
     const fed = clientReceives([response101(["X-Foo: bar", "Sec-WebSocket-Version: 13", "Server: x"])])
     expect(plainEvents(fed.events)).toEqual([
       acceptEvent({ extraHeaders: [["x-foo", "bar"], ["sec-websocket-version", "13"], ["server", "x"]] })
     ])
   })
 
-  it("names and token values in odd case are accepted (UPGRADE: WEBSOCKET, Connection: keep-alive, upgrade) (V19)", () => {
+  it("names and token values in odd case are accepted (UPGRADE: WEBSOCKET, Connection: keep-alive, upgrade) (RFC 6455 §4.1)", () => {
     const bytes = httpHead("HTTP/1.1 101 Whatever", ["UPGRADE: WEBSOCKET", "connection: keep-alive, upgrade", `SEC-WEBSOCKET-ACCEPT: ${RFC_ACCEPT}`])
     expect(clientReceives([bytes]).events).toHaveLength(1)
   })
@@ -1125,7 +1126,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     expect(Handshake.state(fed.state)).toBe(ConnectionState.CONNECTING)
   }
 
-  it("a 101 without Connection, or with Connection: Keep-Alive, fails: 'Missing header, 'Connection: Upgrade'' (K11)", () => {
+  it("a 101 without Connection, or with Connection: Keep-Alive, fails: 'Missing header, 'Connection: Upgrade'' (wsproto tests/test_client.py::test_handshake_response_broken_connection_header)", () => {
     const accept = `Sec-WebSocket-Accept: ${RFC_ACCEPT}`
     failsWith(httpHead("HTTP/1.1 101 Switching Protocols", ["Upgrade: websocket", accept]), exactMessage("Missing header, 'Connection: Upgrade'"))
     failsWith(
@@ -1134,7 +1135,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     )
   })
 
-  it("a 101 without Upgrade, or with Upgrade: h2, fails: 'Missing header, 'Upgrade: websocket'' (K12)", () => {
+  it("a 101 without Upgrade, or with Upgrade: h2, fails: 'Missing header, 'Upgrade: websocket'' (wsproto tests/test_client.py::test_handshake_response_broken_upgrade_header)", () => {
     const accept = `Sec-WebSocket-Accept: ${RFC_ACCEPT}`
     failsWith(httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", accept]), exactMessage("Missing header, 'Upgrade: websocket'"))
     failsWith(
@@ -1143,7 +1144,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     )
   })
 
-  it("a 101 without Sec-WebSocket-Accept fails: 'Bad accept token' (K13)", () => {
+  it("a 101 without Sec-WebSocket-Accept fails: 'Bad accept token' (wsproto tests/test_client.py::test_handshake_response_missing_websocket_key_header)", () => {
     failsWith(httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", "Upgrade: websocket"]), exactMessage("Bad accept token"))
   })
 
@@ -1153,17 +1154,17 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     failsWith(response101([], RFC_ACCEPT.toLowerCase()), exactMessage("Bad accept token"))
   })
 
-  it("the chosen subprotocol is reported when it was offered (K14)", () => {
+  it("the chosen subprotocol is reported when it was offered (wsproto tests/test_client.py::test_handshake_with_subprotocol)", () => {
     const fed = clientReceives([response101(["Sec-WebSocket-Protocol: one"])], new Events.Request({ ...GET_ROOT, subprotocols: ["one", "two"] }))
     expect(plainEvents(fed.events)).toEqual([acceptEvent({ subprotocol: "one" })])
     expect(Handshake.subprotocol(fed.state)).toBe("one")
   })
 
-  it("a subprotocol that was not offered fails: 'unrecognized subprotocol new' (K15)", () => {
+  it("a subprotocol that was not offered fails: 'unrecognized subprotocol new' (wsproto tests/test_client.py::test_handshake_bad_subprotocol)", () => {
     failsWith(response101(["Sec-WebSocket-Protocol: new"]), exactMessage("unrecognized subprotocol new"))
   })
 
-  it("a 101 naming two subprotocols fails, on one line or two (V18)", () => {
+  it("a 101 naming two subprotocols fails, on one line or two (RFC 6455 §4.1, §11.3.4)", () => {
     const offered = new Events.Request({ ...GET_ROOT, subprotocols: ["a", "b"] })
     failsWith(response101(["Sec-WebSocket-Protocol: a, b"]), exactMessage("unrecognized subprotocol a, b"), offered)
     failsWith(response101(["Sec-WebSocket-Protocol: a", "Sec-WebSocket-Protocol: b"]), /unrecognized subprotocol/, offered)
@@ -1177,7 +1178,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     expect(plainEvents(fed.events)).toEqual([acceptEvent()])
   })
 
-  it("an accepted extension that was offered is finalized with the answer's parameters and agreed (K16)", () => {
+  it("an accepted extension that was offered is finalized with the answer's parameters and agreed (wsproto tests/test_client.py::test_handshake_with_extension)", () => {
     const calls: Array<ReadonlyArray<Parameter>> = []
     const finalized = fakeExtension("fake")
     const offered = fakeExtension("fake", {
@@ -1212,7 +1213,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     expect(Handshake.extensions(fed.state)).toEqual([b, a])
   })
 
-  it("an extension that was not offered fails: 'unrecognized extension bad' (K17, V20)", () => {
+  it("an extension that was not offered fails: 'unrecognized extension bad' (wsproto tests/test_client.py::test_handshake_bad_extension; RFC 6455 §4.1)", () => {
     failsWith(response101(["Sec-WebSocket-Extensions: bad, foo"]), /unrecognized extension bad/)
   })
 
@@ -1236,7 +1237,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     failsWith(response101(["Sec-WebSocket-Extensions: fake; p=\"a b\""]), /malformed/, new Events.Request({ ...GET_ROOT, extensions: [extension] }))
   })
 
-  it("a response that is not HTTP fails: 'Bad HTTP message' (K18)", () => {
+  it("a response that is not HTTP fails: 'Bad HTTP message' (wsproto tests/test_client.py::test_protocol_error)", () => {
     failsWith(latin1("broken nonsense\r\n\r\n"), /^Bad HTTP message/)
   })
 
@@ -1245,7 +1246,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
     expect(received.error).toBeInstanceOf(RemoteProtocolError)
   })
 
-  it("a 1xx other than 101 is a RejectConnection without a body, and CLOSED (K9, V23)", () => {
+  it("a 1xx other than 101 is a RejectConnection without a body, and CLOSED (wsproto tests/test_client.py::test_broken_handshake; RFC 9110 §15.2)", () => {
     for (const [status, reason] of [[100, "Continue"], [102, "Processing"]] as const) {
       const fed = clientReceives([httpHead(`HTTP/1.1 ${status} ${reason}`, ["Connection: Upgrade", "Upgrade: websocket"])])
       expect(plainEvents(fed.events)).toEqual([rejectEvent(status, [["connection", "Upgrade"], ["upgrade", "websocket"]], false)])
@@ -1255,7 +1256,7 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
 })
 
 describe("the client's reading of a rejection", () => {
-  it("a Content-Length body delivered in pieces gives one RejectData per piece, then an empty finished one (K20, V22)", () => {
+  it("a Content-Length body delivered in pieces gives one RejectData per piece, then an empty finished one (wsproto tests/test_client.py::test_handshake_rejection_with_body; RFC 9112 §6.2)", () => {
     const client = clientSent()
     const head = receiveAll(client, [httpHead("HTTP/1.1 403 Forbidden", ["Content-Length: 5", "X: y"])])
     expect(plainEvents(head.events)).toEqual([rejectEvent(403, [["content-length", "5"], ["x", "y"]])])
@@ -1274,13 +1275,13 @@ describe("the client's reading of a rejection", () => {
     expect(Handshake.state(fed.state)).toBe(ConnectionState.CLOSED)
   })
 
-  it("a body without framing lasts until the end of the input (K19, V24)", () => {
+  it("a body without framing lasts until the end of the input (wsproto tests/test_client.py::test_handshake_rejection; RFC 9112 §6.3)", () => {
     const fed = clientReceives([httpHead("HTTP/1.1 200 OK"), latin1("body"), null])
     expect(plainEvents(fed.events)).toEqual([rejectEvent(200), dataEvent("body"), dataEvent("", true)])
     expect(Handshake.state(fed.state)).toBe(ConnectionState.CLOSED)
   })
 
-  it("a close-delimited body with Connection: close and no data ends at the end of the input (K19)", () => {
+  it("a close-delimited body with Connection: close and no data ends at the end of the input (wsproto tests/test_client.py::test_handshake_rejection)", () => {
     const fed = clientReceives([httpHead("HTTP/1.1 400 Bad Request", ["Connection: close"]), null])
     expect(plainEvents(fed.events)).toEqual([rejectEvent(400, [["connection", "close"]]), dataEvent("", true)])
   })
@@ -1349,7 +1350,7 @@ describe("the end of the input (RFC 6455 §4.1)", () => {
     idle(newClient())
   })
 
-  it("a client waiting for the response: RemoteProtocolError, state unchanged (V25)", () => {
+  it("a client waiting for the response: RemoteProtocolError, state unchanged (RFC 6455 §4.1)", () => {
     const client = clientSent()
     const received = Handshake.receive(client, null)
     expect(received.error).toBeInstanceOf(RemoteProtocolError)
@@ -1378,11 +1379,11 @@ describe("the end of the input (RFC 6455 §4.1)", () => {
     idle(clientReceives([response101()]).state)
   })
 
-  it("a server before any byte: nothing happens, still CONNECTING (V25)", () => {
+  it("a server before any byte: nothing happens, still CONNECTING (RFC 6455 §4.1)", () => {
     idle(newServer())
   })
 
-  it("a server in the middle of a request: RemoteProtocolError with a 400 hint (V25)", () => {
+  it("a server in the middle of a request: RemoteProtocolError with a 400 hint (RFC 6455 §4.1)", () => {
     expectHintCloses(receiveAll(newServer(), [latin1("GET / HTTP/1.1\r\nHost: a\r\n"), null]), 400, "UnexpectedEnd")
   })
 
@@ -1393,7 +1394,7 @@ describe("the end of the input (RFC 6455 §4.1)", () => {
     idle(sendOk(state, new Events.RejectConnection()).state)
   })
 
-  it("an empty chunk is not the end of the input: a request can follow (V26 differs)", () => {
+  it("an empty chunk is not the end of the input: a request can follow (wsproto takes an empty chunk for the end of the input)", () => {
     const fed = receiveAll(newServer(), [new Uint8Array(0), request()])
     expect(fed.error).toBeUndefined()
     expect(fed.events).toHaveLength(1)
@@ -1402,11 +1403,11 @@ describe("the end of the input (RFC 6455 §4.1)", () => {
   })
 })
 
-describe("bytes after the handshake are kept for the connection (RFC 6455 §4.9 notes)", () => {
+describe("bytes after the handshake are kept for the connection (RFC 9110 §7.8)", () => {
   const FRAME = rawFrame({ fin: true, opcode: 1, payload: utf8("hello"), mask: hex("01 02 03 04") })
   const SERVER_FRAME = rawFrame({ fin: true, opcode: 1, payload: utf8("hello") })
 
-  it("a server keeps the frames pipelined after the request, and those that come before its 101 (V15 differs)", () => {
+  it("a server keeps the frames pipelined after the request, and those that come before its 101 (RFC 9110 §7.8; wsproto differs)", () => {
     const received = serverReceived(concatBytes(request(), FRAME))
     expect(received.events).toHaveLength(1)
     expect(toHex(Handshake.trailingData(received.state))).toBe(toHex(FRAME))
@@ -1429,7 +1430,7 @@ describe("bytes after the handshake are kept for the connection (RFC 6455 §4.9 
     expectHintCloses(Handshake.receive(received.state, repeatByte(0x82, 16 * 1024)), 400, "InvalidHandshake")
   })
 
-  it("a client keeps the bytes after the 101 (V16)", () => {
+  it("a client keeps the bytes after the 101 (RFC 9110 §7.8)", () => {
     const fed = clientReceives([concatBytes(response101(), SERVER_FRAME, latin1("\x89"))])
     expect(fed.events).toHaveLength(1)
     expect(toHex(Handshake.trailingData(fed.state))).toBe(`${toHex(SERVER_FRAME)}89`)
@@ -1499,14 +1500,14 @@ describe("initiateUpgradeConnection (wsproto's H11Handshake.initiate_upgrade_con
     ["X-Foo", "bar"]
   ]
 
-  it("a request an HTTP server already parsed gives the same Request as the bytes would (S7)", () => {
+  it("a request an HTTP server already parsed gives the same Request as the bytes would (wsproto tests/test_server.py::test_upgrade_request)", () => {
     const initiated = Handshake.initiateUpgradeConnection(newServer(), S1_HEADERS, "/")
     const bytes = serverReceived(request(S1_HEADERS.map(([name, value]) => `${name}: ${value}`)))
     expect(initiated.error).toBeUndefined()
     expect(plainEvents(initiated.events)).toEqual(plainEvents(bytes.events))
   })
 
-  it("the path becomes the target, and the accept is the normal 101 (V27)", () => {
+  it("the path becomes the target, and the accept is the normal 101 (RFC 6455 §4.2.1, §4.2.2)", () => {
     const initiated = expectOk(Handshake.initiateUpgradeConnection(newServer(), S1_HEADERS, "/path?q"))
     expect(initiated.events[0]).toMatchObject({ _tag: "Request", target: "/path?q" })
     const sent = sendOk(initiated.state, new Events.AcceptConnection())
@@ -1514,7 +1515,7 @@ describe("initiateUpgradeConnection (wsproto's H11Handshake.initiate_upgrade_con
     expect(Handshake.trailingData(sent.state)).toHaveLength(0)
   })
 
-  it("a client gets a LocalProtocolError (H4)", () => {
+  it("a client gets a LocalProtocolError (wsproto tests/test_handshake.py::test_initiate_upgrade_as_client)", () => {
     const error = expectError(Handshake.initiateUpgradeConnection(newClient(), S1_HEADERS, "/"))
     expect(error).toBeInstanceOf(LocalProtocolError)
     expect(error.message).toBe("Cannot initiate an upgrade connection when acting as the client")
@@ -1536,7 +1537,7 @@ describe("initiateUpgradeConnection (wsproto's H11Handshake.initiate_upgrade_con
   })
 })
 
-describe("a Chrome-like request with repeated protocol and extension lines (H6)", () => {
+describe("a Chrome-like request with repeated protocol and extension lines (wsproto tests/test_handshake.py::test_h11_multiple_headers_handshake)", () => {
   const CHROME = [
     "Host: api.website.xyz",
     "Connection: Upgrade",
@@ -1679,7 +1680,7 @@ describe("what may be sent in which state", () => {
     expect(unnamed).toEqual([])
   })
 
-  it("a Ping during the handshake is a LocalProtocolError (H5)", () => {
+  it("a Ping during the handshake is a LocalProtocolError (wsproto tests/test_handshake.py::test_send_invalid_event)", () => {
     expect(sendFails(clientSent(), new Events.Ping()).message).toBe(
       "Event Ping cannot be sent in state ConnectionState.CONNECTING: only handshake events are sent during the handshake"
     )
@@ -1687,7 +1688,7 @@ describe("what may be sent in which state", () => {
 })
 
 describe("H11Handshake, wsproto's class", () => {
-  it("a client and a server handshake with each other and are both OPEN (H1)", () => {
+  it("a client and a server handshake with each other and are both OPEN (wsproto tests/test_handshake.py::test_successful_handshake)", () => {
     const client = new H11Handshake(CLIENT)
     const server = new H11Handshake(SERVER)
     server.receiveData(client.send(new Events.Request({ host: "localhost", target: "/" })))
@@ -1729,7 +1730,7 @@ describe("H11Handshake, wsproto's class", () => {
     expect(plainEvents([...client.events()])).toEqual([rejectEvent(400), dataEvent("x"), dataEvent("", true)])
   })
 
-  it("send throws the LocalProtocolError and keeps the state (H5)", () => {
+  it("send throws the LocalProtocolError and keeps the state (wsproto tests/test_handshake.py::test_send_invalid_event)", () => {
     const client = new H11Handshake(CLIENT)
     expect(() => client.send(new Events.Ping())).toThrow(LocalProtocolError)
     expect(client.state).toBe(ConnectionState.CONNECTING)
@@ -1752,7 +1753,7 @@ describe("H11Handshake, wsproto's class", () => {
     expect(server.state).toBe(ConnectionState.CLOSED)
   })
 
-  it("initiateUpgradeConnection on a client throws a LocalProtocolError (H4)", () => {
+  it("initiateUpgradeConnection on a client throws a LocalProtocolError (wsproto tests/test_handshake.py::test_initiate_upgrade_as_client)", () => {
     expect(() => new H11Handshake(CLIENT).initiateUpgradeConnection([], "/")).toThrow(LocalProtocolError)
   })
 

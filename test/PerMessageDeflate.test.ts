@@ -2,11 +2,12 @@
  * permessage-deflate (RFC 7692), rule by rule: the options and the client's offer, the server's
  * acceptance and the client's check of the answer (through the hooks, `Extensions` and the whole
  * handshake), the RFC 7692 §7.2.3 examples byte for byte, the inbound and outbound hooks, the data
- * rules end to end, window bits, context takeover, the threshold and the compression level. Case
- * names such as Z11 or V66 label behaviours of wsproto's tests/test_permessage_deflate.py (and of
- * wsproto run by hand where its tests are silent), adapted where this implementation deliberately
- * differs from wsproto (it declines what it cannot satisfy
- * instead of crashing, and control frames between fragments do not disturb decompression).
+ * rules end to end, window bits, context takeover, the threshold and the compression level. Tests
+ * name the wsproto test they follow, as wsproto tests/<file>::<test>, from wsproto's
+ * tests/test_permessage_deflate.py or, where its tests are silent, the RFC section that governs the
+ * behaviour, adapted where this implementation deliberately differs from wsproto (it declines what
+ * it cannot satisfy instead of crashing, and control frames between fragments do not disturb
+ * decompression).
  */
 import * as crypto from "node:crypto"
 import { performance } from "node:perf_hooks"
@@ -234,13 +235,13 @@ const encodeAll = (
 
 // ---------------------------------------------------------------------------------------------
 
-describe("options and the client's offer (Z1, Z20)", () => {
+describe("options and the client's offer (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_offer, ::test_repr)", () => {
   it("is named permessage-deflate", () => {
     expect(PMD.NAME).toBe("permessage-deflate")
     expect(PMD.make().name).toBe("permessage-deflate")
   })
 
-  // Z1's parameter sets as options; a value-less server_max_window_bits is never offered (a server
+  // The parameter sets of wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_offer as options; a value-less server_max_window_bits is never offered (a server
   // must answer it with a value anyway), and the bare name needs client_max_window_bits off.
   const offers: ReadonlyArray<readonly [string, Options, string]> = [
     ["default: value-less client_max_window_bits", {}, "permessage-deflate; client_max_window_bits"],
@@ -287,7 +288,7 @@ describe("options and the client's offer (Z1, Z20)", () => {
     [{ serverNoContextTakeover: true, clientMaxWindowBits: 9 }, agreed({ serverNoContextTakeover: true, clientMaxWindowBits: 9 })],
     [{ clientMaxWindowBits: true }, agreed()],
     [{ clientMaxWindowBits: false, serverMaxWindowBits: 12 }, agreed({ serverMaxWindowBits: 12 })]
-  ] as ReadonlyArray<readonly [Options, PMD.Agreed]>)("Z20: used without negotiation, make(%j) frames with %j", (options, expected) => {
+  ] as ReadonlyArray<readonly [Options, PMD.Agreed]>)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_repr: used without negotiation, make(%j) frames with %j", (options, expected) => {
     expect(agreedOf(PMD.make(options))).toEqual(expected)
   })
 
@@ -321,7 +322,7 @@ describe("options and the client's offer (Z1, Z20)", () => {
   })
 })
 
-describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
+describe("the server's acceptance (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept, ::test_accept_ignores_rubbish, RFC 7692 §7.1)", () => {
   /** Negotiates one offer against a server's settings: the answer header and the agreed parameters. */
   const negotiate = (offer: string, options: Options = {}) => {
     const result = Extensions.serverNegotiate([offer], [PMD.make(options)])
@@ -333,7 +334,7 @@ describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
     // Value-less: the client lets the server choose; a server with no preference answers nothing.
     ["client_max_window_bits", {}, "permessage-deflate", agreed()],
     ["client_max_window_bits", { clientMaxWindowBits: 12 }, "permessage-deflate; client_max_window_bits=12", agreed({ clientMaxWindowBits: 12 })],
-    // The server may only lower the client's window (wsproto answered 14 here, spec §6.6(3)).
+    // The server may only lower the client's window (wsproto answered 14 here, RFC 7692 §7.1.2.2).
     ["client_max_window_bits=14", { clientMaxWindowBits: 12 }, "permessage-deflate; client_max_window_bits=12", agreed({ clientMaxWindowBits: 12 })],
     ["client_max_window_bits=10", { clientMaxWindowBits: 12 }, "permessage-deflate; client_max_window_bits=10", agreed({ clientMaxWindowBits: 10 })],
     ["client_max_window_bits=10", {}, "permessage-deflate; client_max_window_bits=10", agreed({ clientMaxWindowBits: 10 })],
@@ -358,7 +359,7 @@ describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
     ["", { serverMaxWindowBits: 10 }, "permessage-deflate; server_max_window_bits=10", agreed({ serverMaxWindowBits: 10 })],
     ["server_max_window_bits=\"10\"", {}, "permessage-deflate; server_max_window_bits=10", agreed({ serverMaxWindowBits: 10 })],
     ["client_max_window_bits=\"9\"", {}, "permessage-deflate; client_max_window_bits=9", agreed({ clientMaxWindowBits: 9 })],
-    // wsproto's own client offer (spec §6.3).
+    // wsproto's own client offer (wsproto src/wsproto/extensions.py, PerMessageDeflate.offer).
     [
       "client_max_window_bits=15; server_max_window_bits=15",
       {},
@@ -380,7 +381,7 @@ describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
   })
 
   const declined: ReadonlyArray<readonly [string, string, Options]> = [
-    ["an unknown parameter (Z5's rubbish)", "permessage-deflate; worship_me", {}],
+    ["an unknown parameter (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept_ignores_rubbish)", "permessage-deflate; worship_me", {}],
     ["an unknown parameter with a value", "permessage-deflate; x=1", {}],
     ["an unknown parameter beside known ones", "permessage-deflate; client_max_window_bits; max_window_bits=10", {}],
     ["a duplicate flag", "permessage-deflate; client_no_context_takeover; client_no_context_takeover", {}],
@@ -407,7 +408,7 @@ describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
     ["a parameter with a space", "permessage-deflate; client max_window_bits", {}],
     ["an unterminated quoted value", "permessage-deflate; server_max_window_bits=\"10", {}],
     ["a quoted value that is no token", "permessage-deflate; server_max_window_bits=\"1 0\"", {}],
-    ["a name that is no token (Z5's rubbish)", "i am the lizard queen; worship me", {}]
+    ["a name that is no token (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept_ignores_rubbish)", "i am the lizard queen; worship me", {}]
   ]
 
   it.each(declined)("declines %s", (_, offer, options) => {
@@ -491,7 +492,7 @@ describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
     expect(headerValue(response, "Sec-WebSocket-Extensions")).toBe("permessage-deflate; client_max_window_bits=9")
   })
 
-  it("a server that declines every offer sends no extension header and rejects RSV1 (V69)", () => {
+  it("a server that declines every offer sends no extension header and rejects RSV1 (RFC 6455 §5.2, §9.1)", () => {
     const server = new WSConnection.WSConnection(SERVER)
     server.receiveData(
       httpHead("GET / HTTP/1.1", [
@@ -513,7 +514,7 @@ describe("the server's acceptance (Z4, Z5, RFC 7692 §7.1)", () => {
   })
 })
 
-describe("the client's check of the answer (Z2, Z3)", () => {
+describe("the client's check of the answer (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_finalize, ::test_finalize_ignores_rubbish)", () => {
   const finalize = (options: Options, answer: string) => PMD.make(options).finalize!(parameters(answer))
 
   const accepted: ReadonlyArray<readonly [string, Options, string, PMD.Agreed]> = [
@@ -536,7 +537,7 @@ describe("the client's check of the answer (Z2, Z3)", () => {
     ["client_no_context_takeover offered, not echoed: the client still resets", { clientNoContextTakeover: true }, "", agreed({ clientNoContextTakeover: true })],
     ["quoted values", {}, "server_max_window_bits=\"11\"; client_max_window_bits=\"12\"", agreed({ serverMaxWindowBits: 11, clientMaxWindowBits: 12 })],
     [
-      "(Z2, set 4) everything",
+      "(wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_finalize, set 4) everything",
       { clientNoContextTakeover: true, serverNoContextTakeover: true, clientMaxWindowBits: 9, serverMaxWindowBits: 9 },
       "server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=9",
       { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9, clientMaxWindowBits: 9 }
@@ -551,7 +552,7 @@ describe("the client's check of the answer (Z2, Z3)", () => {
   })
 
   const rejected: ReadonlyArray<readonly [string, Options, string, string]> = [
-    ["an unknown parameter (Z3's rubbish)", {}, "worship_me", "unknown parameter worship_me"],
+    ["an unknown parameter (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_finalize_ignores_rubbish)", {}, "worship_me", "unknown parameter worship_me"],
     ["an unknown parameter with a value", {}, "max_window_bits=10", "unknown parameter max_window_bits"],
     ["a duplicate flag", {}, "server_no_context_takeover; server_no_context_takeover", "duplicate parameter server_no_context_takeover"],
     ["a duplicate window", {}, "server_max_window_bits=10; server_max_window_bits=10", "duplicate parameter server_max_window_bits"],
@@ -650,7 +651,7 @@ describe("the client's check of the answer (Z2, Z3)", () => {
     expect(WSConnection.connectionState(received.state)).toBe(ConnectionState.OPEN)
   })
 
-  it("V69: an offer the 101 leaves out opens without the extension; RSV1 is then a protocol error", () => {
+  it("RFC 6455 §5.2, §9.1: an offer the 101 leaves out opens without the extension; RSV1 is then a protocol error", () => {
     const { response, state } = answeredWith({}, undefined)
     const received = WSConnection.receive(state, response)
     expect(received.error).toBeUndefined()
@@ -665,8 +666,8 @@ describe("the client's check of the answer (Z2, Z3)", () => {
   })
 })
 
-describe("the handshake end to end (V61)", () => {
-  it("V61: defaults on both sides agree on the defaults", () => {
+describe("the handshake end to end (RFC 7692 §7.1)", () => {
+  it("RFC 7692 §7.1: defaults on both sides agree on the defaults", () => {
     const { requestHead, responseHead, offers, agreedByClient, client, server } = pair()
     expect(headerValue(requestHead, "Sec-WebSocket-Extensions")).toBe("permessage-deflate; client_max_window_bits")
     expect(offers).toEqual(["permessage-deflate; client_max_window_bits"])
@@ -802,7 +803,7 @@ describe("RFC 7692 §7.2.3 examples", () => {
     }
   })
 
-  it("an empty message is the payload 00, both ways (V63)", () => {
+  it("an empty message is the payload 00, both ways (RFC 7692 §7.2.3.6)", () => {
     expect(toHex(encodedBytes(Frame.encodeMessage(deflateEncoder("server"), "")))).toBe("c10100")
     expect(toHex(encodedBytes(Frame.encodeMessage(deflateEncoder("server"), new Uint8Array(0))))).toBe("c20100")
     expect(parseWireFrames(encodedBytes(Frame.encodeMessage(deflateEncoder("client"), ""))).frames.map((f) => toHex(f.payload))).toEqual(["00"])
@@ -849,7 +850,7 @@ describe("RFC 7692 §7.2.3 examples", () => {
     }
   })
 
-  it("Z17: 23 × x compresses to aa a8 c0 0a 00 00 in both roles (V62)", () => {
+  it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_single_frame: 23 × x compresses to aa a8 c0 0a 00 00 in both roles (RFC 7692 §7.2.1)", () => {
     expect(toHex(encodedBytes(Frame.encodeMessage(deflateEncoder("server"), X23)))).toBe(`c206${X23_DEFLATED}`)
     expect(parseWireFrames(encodedBytes(Frame.encodeMessage(deflateEncoder("client"), X23))).frames).toEqual([
       { fin: true, rsv: RSV1, opcode: 2, masked: true, payload: hex(X23_DEFLATED) }
@@ -857,7 +858,7 @@ describe("RFC 7692 §7.2.3 examples", () => {
   })
 })
 
-describe("inbound hooks (Z6–Z15)", () => {
+describe("inbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_uncompressed_control_frame to ::test_decompressor_reset)", () => {
   const ext = PMD.make()
   type State = ReturnType<typeof ext.init>
   const header = (opcode: number, rsv: number, payloadLength = 0, fin = true) =>
@@ -886,7 +887,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     return result.value
   }
 
-  it("Z6: a control frame without RSV1 claims nothing and passes untouched", () => {
+  it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_uncompressed_control_frame: a control frame without RSV1 claims nothing and passes untouched", () => {
     const state = ext.init("client")
     const headed = ext.inboundHeader!(state, header(0x9, 0, 23))
     expect(headed).toEqual({ state, value: 0 })
@@ -896,7 +897,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect(ext.inboundComplete!(state, true, Infinity)).toEqual({ state, value: undefined })
   })
 
-  it.each([[0x8, "CLOSE"], [0x9, "PING"], [0xa, "PONG"]])("Z7: RSV1 on a control frame (0x%s %s) is 1002", (opcode) => {
+  it.each([[0x8, "CLOSE"], [0x9, "PING"], [0xa, "PONG"]])("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_compressed_control_frame: RSV1 on a control frame (0x%s %s) is 1002", (opcode) => {
     for (const role of ["client", "server"] as const) {
       const error = ext.inboundHeader!(ext.init(role), header(opcode, RSV1)).error
       expect(error).toBeInstanceOf(RemoteProtocolError)
@@ -905,7 +906,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     }
   })
 
-  it("Z8: RSV1 on a continuation frame is 1002", () => {
+  it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_compressed_continuation_frame: RSV1 on a continuation frame is 1002", () => {
     const state = ext.init("client")
     const first = ext.inboundHeader!(state, header(0x1, RSV1, 3, false))
     expect(first).toEqual({ state, value: RSV1 })
@@ -915,7 +916,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect((error as RemoteProtocolError).message).toBe("RSV1 set on a continuation frame")
   })
 
-  it("Z9: a data frame without RSV1 claims RSV1 and passes untouched", () => {
+  it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_uncompressed_data_frame: a data frame without RSV1 claims RSV1 and passes untouched", () => {
     const state = ext.init("client")
     expect(inbound(ext, state, header(0x2, 0, 23), X23)).toEqual({ bytes: X23, claimed: RSV1 })
     // A continuation of an uncompressed message too.
@@ -923,11 +924,11 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect(inbound(ext, state, header(0x0, 0, 20), X23.subarray(3))).toEqual({ bytes: X23.subarray(3), claimed: RSV1 })
   })
 
-  it.each(["client", "server"] as const)("Z10 (%s): a compressed BINARY inflates to 23 × x", (role) => {
+  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_inbound_compressed_single_data_frame (%s): a compressed BINARY inflates to 23 × x", (role) => {
     expect(inbound(ext, ext.init(role), header(0x2, RSV1, 6), hex(X23_DEFLATED))).toEqual({ bytes: X23, claimed: RSV1 })
   })
 
-  it.each(["client", "server"] as const)("Z11 (%s): compressed fragments inflate across frames", (role) => {
+  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_inbound_compressed_multiple_data_frames (%s): compressed fragments inflate across frames", (role) => {
     const state = ext.init(role)
     const first = inbound(ext, state, header(0x2, RSV1, 3, false), hex("aa a8 c0"))
     const second = inbound(ext, state, header(0x0, 0, 3, true), hex("0a 00 00"))
@@ -942,7 +943,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect(ext.inboundComplete!(again, false, Infinity)).toEqual({ state: again, value: undefined })
   })
 
-  it.each(["client", "server"] as const)("Z12 (%s): after a control frame, a compressed TEXT inflates in its payload hook", (role) => {
+  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_decompress_after_uncompressible_frame (%s): after a control frame, a compressed TEXT inflates in its payload hook", (role) => {
     const state = ext.init(role)
     expect(inbound(ext, state, header(0x9, 0), new Uint8Array(0))).toEqual({ bytes: new Uint8Array(0), claimed: 0 })
     ext.inboundHeader!(state, header(0x1, RSV1, 6))
@@ -953,7 +954,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect(valueOf(done) ?? new Uint8Array(0)).toEqual(new Uint8Array(0))
   })
 
-  it("Z13: a payload that is not DEFLATE is 1007 in the payload hook", () => {
+  it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_bad_zlib_payload: a payload that is not DEFLATE is 1007 in the payload hook", () => {
     const state = ext.init("client")
     ext.inboundHeader!(state, header(0x2, RSV1, 23))
     const error = ext.inboundPayload!(state, X23, Infinity).error
@@ -962,7 +963,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     expect((error as RemoteProtocolError).message).toMatch(/^Invalid compressed data: /)
   })
 
-  it("Z14: data that only proves corrupt once the tail is appended is 1007 in the completion hook", () => {
+  it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_bad_zlib_decoder_end_state: data that only proves corrupt once the tail is appended is 1007 in the completion hook", () => {
     // A stored block announcing 5 bytes whose NLEN the appended 00 00 ff ff contradicts.
     const state = ext.init("client")
     ext.inboundHeader!(state, header(0x2, RSV1, 3))
@@ -982,7 +983,7 @@ describe("inbound hooks (Z6–Z15)", () => {
     ["server", { clientNoContextTakeover: true }, true],
     ["server", { serverNoContextTakeover: true }, false],
     ["server", {}, false]
-  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)("Z15 (%s, %j): the decompressor is dropped after a message: %s", (role, options, dropped) => {
+  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_decompressor_reset (%s, %j): the decompressor is dropped after a message: %s", (role, options, dropped) => {
     const e = PMD.make(options)
     const state = e.init(role)
     // An empty compressed message: the payload 00.
@@ -1021,7 +1022,7 @@ describe("inbound hooks (Z6–Z15)", () => {
   })
 })
 
-describe("outbound hooks (Z16–Z19)", () => {
+describe("outbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_uncompressible_opcode to ::test_compressor_reset)", () => {
   const ext = PMD.make()
   type State = ReturnType<typeof ext.init>
   const out = (e: Extensions.Extension<State>, state: State, frame: Extensions.OutboundFrame): Extensions.OutboundFrame => {
@@ -1031,21 +1032,21 @@ describe("outbound hooks (Z16–Z19)", () => {
   }
 
   it.each([[0x8, closePayload(1000)], [0x9, X23], [0xa, X23]] as ReadonlyArray<readonly [Frame.Opcode, Uint8Array]>)(
-    "Z16: a control frame (0x%s) goes out untouched",
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_uncompressible_opcode: a control frame (0x%s) goes out untouched",
     (opcode, payload) => {
       const frame = { fin: true, rsv: 0, opcode, payload }
       expect(out(ext, ext.init("server"), frame)).toBe(frame)
     }
   )
 
-  it("V68: pings, pongs and closes are not compressed on the wire", () => {
+  it("RFC 7692 §6: pings, pongs and closes are not compressed on the wire", () => {
     const encoder = deflateEncoder("server")
     expect(toHex(encodedBytes(Frame.encodePing(encoder, utf8("abc"))))).toBe("8903616263")
     expect(toHex(encodedBytes(Frame.encodePong(encoder, utf8("abc"))))).toBe("8a03616263")
     expect(toHex(encodedBytes(Frame.encodeClose(encoder, 1000)))).toBe("880203e8")
   })
 
-  it.each(["client", "server"] as const)("Z17 (%s): a BINARY of 23 × x gets RSV1 and aa a8 c0 0a 00 00", (role) => {
+  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_single_frame (%s): a BINARY of 23 × x gets RSV1 and aa a8 c0 0a 00 00", (role) => {
     expect(out(ext, ext.init(role), { fin: true, rsv: 0, opcode: 0x2, payload: X23 })).toEqual({
       fin: true,
       rsv: RSV1,
@@ -1054,7 +1055,7 @@ describe("outbound hooks (Z16–Z19)", () => {
     })
   })
 
-  it.each(["client", "server"] as const)("Z18 (%s): a fragmented message has RSV1 on its first frame only", (role) => {
+  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_multiple_frames (%s): a fragmented message has RSV1 on its first frame only", (role) => {
     const state = ext.init(role)
     const first = out(ext, state, { fin: false, rsv: 0, opcode: 0x2, payload: X23.subarray(0, 12) })
     const last = out(ext, state, { fin: true, rsv: 0, opcode: 0x0, payload: X23.subarray(12) })
@@ -1079,7 +1080,7 @@ describe("outbound hooks (Z16–Z19)", () => {
     ["server", { serverNoContextTakeover: true }, true],
     ["server", { clientNoContextTakeover: true }, false],
     ["server", {}, false]
-  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)("Z19 (%s, %j): the compressor is dropped after a message: %s", (role, options, dropped) => {
+  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_compressor_reset (%s, %j): the compressor is dropped after a message: %s", (role, options, dropped) => {
     const e = PMD.make(options)
     const state = e.init(role)
     expect(out(e, state, { fin: false, rsv: 0, opcode: 0x2, payload: new Uint8Array(0) }).rsv).toBe(RSV1)
@@ -1091,8 +1092,8 @@ describe("outbound hooks (Z16–Z19)", () => {
   })
 })
 
-describe("data rules end to end (V62–V68)", () => {
-  it("V62: 23 × x from the server and \"hello hello hello\" from the client", () => {
+describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
+  it("RFC 7692 §7.2.1: 23 × x from the server and \"hello hello hello\" from the client", () => {
     const { client, server } = pair()
     const down = transfer(server, client, new Events.BytesMessage({ data: X23 }))
     expect(toHex(down.bytes)).toBe(`c206${X23_DEFLATED}`)
@@ -1102,7 +1103,7 @@ describe("data rules end to end (V62–V68)", () => {
     expect(textOf(up.events)).toBe("hello hello hello")
   })
 
-  it("V63: an empty text message is c1 01 00 and arrives as an empty TextMessage", () => {
+  it("RFC 7692 §7.2.3.6: an empty text message is c1 01 00 and arrives as an empty TextMessage", () => {
     const { client, server } = pair()
     const down = transfer(server, client, new Events.TextMessage({ data: "" }))
     expect(toHex(down.bytes)).toBe("c10100")
@@ -1112,7 +1113,7 @@ describe("data rules end to end (V62–V68)", () => {
     expect(up.events).toEqual([new Events.TextMessage({ data: "" })])
   })
 
-  it("V64: abcdefgh × 4 twice, with and without the server's context takeover", () => {
+  it("RFC 7692 §7.1.1, §7.2.3.2: abcdefgh × 4 twice, with and without the server's context takeover", () => {
     const message = "abcdefgh".repeat(4)
     const withTakeover = pair()
     const a = transfer(withTakeover.server, withTakeover.client, new Events.TextMessage({ data: message }))
@@ -1128,7 +1129,7 @@ describe("data rules end to end (V62–V68)", () => {
     expect([textOf(c.events), textOf(d.events)]).toEqual([message, message])
   })
 
-  it("V65: a message sent in pieces: 41 00 first, the data in the final frame", () => {
+  it("RFC 7692 §6.1: a message sent in pieces: 41 00 first, the data in the final frame", () => {
     const { client, server } = pair()
     const first = transfer(server, client, new Events.TextMessage({ data: "abc".repeat(10), messageFinished: false }))
     expect(toHex(first.bytes)).toBe("4100")
@@ -1138,7 +1139,7 @@ describe("data rules end to end (V62–V68)", () => {
     expect(last.events).toEqual([new Events.TextMessage({ data: "abc".repeat(10) + "def".repeat(10) })])
   })
 
-  it("V66, fixed: control frames between compressed fragments do not disturb decompression", () => {
+  it("RFC 6455 §5.4, RFC 7692 §6.2, fixed where wsproto differs: control frames between compressed fragments do not disturb decompression", () => {
     for (const assembleMessages of [false, true]) {
       const { client, server } = pair({ clientConnection: { assembleMessages }, serverConnection: { assembleMessages } })
       const a = transfer(server, client, new Events.BytesMessage({ data: repeatByte(0x41, 40), messageFinished: false }))
@@ -1164,7 +1165,7 @@ describe("data rules end to end (V62–V68)", () => {
     }
   })
 
-  it("V66, fixed, on the wire: compressed fragment, PING, final continuation", () => {
+  it("RFC 6455 §5.4, RFC 7692 §6.2, fixed where wsproto differs, on the wire: compressed fragment, PING, final continuation", () => {
     const a = deflateWith(concatBytes(repeatByte(0x41, 40), repeatByte(0x42, 40)))
     for (const role of ["client", "server"] as const) {
       const peer = peerOf(role)
@@ -1181,7 +1182,7 @@ describe("data rules end to end (V62–V68)", () => {
     }
   })
 
-  it("V67: what a client with the extension does with bad frames", () => {
+  it("RFC 7692 §6, §7.2.2: what a client with the extension does with bad frames", () => {
     const bad = (...chunks: ReadonlyArray<string>) => receiveAs("client", chunks.map((c) => hex(c)))
     expectError(bad("c9 00"), 1002, /RSV1 set on a control frame/)
     expectError(bad("ca 00"), 1002, /RSV1 set on a control frame/)
@@ -1196,7 +1197,7 @@ describe("data rules end to end (V62–V68)", () => {
     expectError(bad("92 00"), 1002, /^Reserved bit set unexpectedly$/)
   })
 
-  it("V67 through the class: each violation is one CloseConnection with its code", () => {
+  it("RFC 7692 §6, §7.2.2 through the class: each violation is one CloseConnection with its code", () => {
     const cases: ReadonlyArray<readonly [string, number]> = [["c9 00", 1002], ["c2 03 61 62 63", 1007], ["c1 01 ff", 1007], ["e2 00", 1002]]
     for (const [bytes, code] of cases) {
       const { client } = pair()

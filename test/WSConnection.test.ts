@@ -2,9 +2,10 @@
  * The whole conversation, handshake then connection, through `WSConnection`'s two faces (the
  * reducer and wsproto's class), which must give the same bytes and events for the same inputs:
  * client ↔ server end to end, frames in the same read as the handshake (wsproto loses them, fixed
- * here: RFC 6455 §4.1 lets a client send frames right behind its request), handshake errors thrown,
- * frame violations as events,
- * `initiateUpgradeConnection`, negotiated extensions, and `H11Handshake.connection`.
+ * here: RFC 6455 §4.1 tells a client to wait for the 101, but a server keeps what an eager client
+ * sent, and a client what follows the 101, RFC 9110 §7.8), handshake errors thrown, frame
+ * violations as events, `initiateUpgradeConnection`, negotiated extensions, and
+ * `H11Handshake.connection`.
  */
 import { describe, expect, it } from "vitest"
 import * as Connection from "../src/Connection.js"
@@ -184,7 +185,7 @@ describe("client ↔ server end to end, the reducers and the classes alike", () 
     expect("received" in requestEntry! && requestEntry.received[0]).toMatchObject({ _tag: "Request", host: "localhost", target: "/" })
     expect(trace[5]).toEqual({ by: "server", sent: toHex(RESPONSE_101), events: [], state: OPEN })
     expect(trace[6]).toEqual({ by: "server", sent: "8107" + toHex(utf8("welcome")), events: [], state: OPEN })
-    // The 101 and the first frame in one read (V16).
+    // The 101 and the first frame in one read (RFC 9110 §7.8).
     expect(trace[7]).toEqual({ to: "client", received: [accept, text("welcome")], state: OPEN })
     const received = trace
       .filter((e): e is Extract<Entry, { to: Side }> => "to" in e && e.to === "server" && e.state === OPEN)
@@ -256,7 +257,7 @@ describe("client ↔ server end to end, the reducers and the classes alike", () 
 
 // ---------------------------------------------------------------------------------------------
 
-describe("V15, fixed (spec §11.3): frames pipelined behind the request reach the server after it accepts", () => {
+describe("RFC 9110 §7.8, fixed where wsproto differs: frames pipelined behind the request reach the server after it accepts", () => {
   const accepted: Action = { by: "server", send: new Events.AcceptConnection({}) }
 
   it("a frame in the same read as the request comes out with the accept", () => {
@@ -332,7 +333,7 @@ describe("V15, fixed (spec §11.3): frames pipelined behind the request reach th
   })
 })
 
-describe("V16/V17: frames in the same read as the 101 surface right after AcceptConnection", () => {
+describe("RFC 9110 §7.8, RFC 9112 §2.2: frames in the same read as the 101 surface right after AcceptConnection", () => {
   const sendRequest: Action = { by: "client", send: request }
 
   it("101 + TextMessage(\"hello\") + Ping(\"p\") in one read", () => {
@@ -353,7 +354,7 @@ describe("V16/V17: frames in the same read as the 101 surface right after Accept
     ])
   })
 
-  it("V17: the 101 fed one byte at a time gives a single AcceptConnection", () => {
+  it("RFC 9112 §2.2: the 101 fed one byte at a time gives a single AcceptConnection", () => {
     const trace = both([sendRequest, ...Array.from(RESPONSE_101, (_, i) => ({ to: "client" as const, feed: RESPONSE_101.subarray(i, i + 1) }))])
     const received = trace.flatMap((e) => ("received" in e ? e.received : []))
     expect(received).toEqual([accept])
@@ -491,7 +492,7 @@ describe("after the handshake: frame violations are events, CLOSED throws", () =
     ])
   })
 
-  it("sending a handshake event once open is a LocalProtocolError naming the state (V30)", () => {
+  it("sending a handshake event once open is a LocalProtocolError naming the state (RFC 6455 §4.2.2)", () => {
     const trace = both([...handshake, { by: "server", send: new Events.AcceptConnection({}) }, { by: "client", send: request }])
     expect(trace.slice(-2)).toEqual([
       {
@@ -583,7 +584,7 @@ describe("connectionState through a conversation", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe("extensions: only the negotiated ones take part in framing (V60, V69 analogues)", () => {
+describe("extensions: only the negotiated ones take part in framing (RFC 6455 §5.2, §9.1, as in wsproto)", () => {
   const rsv1: Extension<undefined> = {
     name: "x-rsv1",
     init: () => undefined,
