@@ -26,7 +26,7 @@ const conversation = (message: string | Uint8Array, count: number) => {
 }
 
 const faces = (name: string, message: string | Uint8Array, count: number): Row => {
-  const { request, chunks } = conversation(message, count)
+  const { chunks, request } = conversation(message, count)
   const accept = new Events.AcceptConnection()
   // The reducer's state is a value: one OPEN state serves every run.
   const received = WSConnection.receive(WSConnection.make({ connectionType: SERVER }), request)

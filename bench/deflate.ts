@@ -121,11 +121,12 @@ export const rows = (): ReadonlyArray<Row> => {
           name: "ws perMessageDeflate (async zlib)",
           run: () =>
             new Promise<void>((resolve, reject) => {
-              const receiver = new (Ws.plain.Receiver as unknown as new(options: Record<string, unknown>) => Ws.WsReceiver)({
-                isServer: true,
-                maxPayload: 0,
-                extensions: { "permessage-deflate": wsDeflate(true) }
-              })
+              const receiver =
+                new (Ws.plain.Receiver as unknown as new(options: Record<string, unknown>) => Ws.WsReceiver)({
+                  isServer: true,
+                  maxPayload: 0,
+                  extensions: { "permessage-deflate": wsDeflate(true) }
+                })
               let received = 0
               receiver.on("message", () => {
                 if (++received === COUNT) resolve()

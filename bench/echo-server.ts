@@ -75,8 +75,10 @@ const profile = (request: string) => {
   if (request === "start") {
     session = new Inspector.Session()
     session.connect()
-    session.post("Profiler.enable", () =>
-      session!.post("Profiler.setSamplingInterval", { interval: 200 }, () => session!.post("Profiler.start")))
+    session.post(
+      "Profiler.enable",
+      () => session!.post("Profiler.setSamplingInterval", { interval: 200 }, () => session!.post("Profiler.start"))
+    )
     return
   }
   session?.post("Profiler.stop", (error, result) => {
@@ -92,7 +94,7 @@ process.on("message", (message) => {
   if (typeof message === "object" && message !== null && "profile" in message) {
     return profile(String(message.profile))
   }
-  if (message === "usage") for (let i = 0; i < 3; i++) globalThis.gc?.()
+  if (message === "usage") { for (let i = 0; i < 3; i++) globalThis.gc?.() }
   const usage: Usage = { cpu: process.cpuUsage(), memory: process.memoryUsage(), connections: connections() }
   send({ usage })
 })

@@ -28,12 +28,12 @@
  * `tsx bench/cpuprofile.ts <file>` prints where the time went. Profiling slows the servers: the
  * figures of such a run are not the benchmark's.
  */
-import { type ChildProcess, fork } from "node:child_process"
-import { createRequire } from "node:module"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
+import { type ChildProcess, fork } from "node:child_process"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import type WebSocketType from "ws"
 import * as WebSocketClient from "../src/WebSocketClient.js"
 import type { Usage } from "./echo-server.js"

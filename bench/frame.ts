@@ -37,7 +37,7 @@ const multiByte = (size: number, seed: number) => {
   const pieces = ["a", "é", "ж", "€", "語", "😀", "ß", "ü"]
   let s = ""
   let bytes = 0
-  for (let i = seed; ; i++) {
+  for (let i = seed;; i++) {
     const piece = pieces[i % pieces.length]!
     const length = Buffer.byteLength(piece)
     if (bytes + length > size) break

@@ -30,8 +30,7 @@ export interface Measured {
 
 const time = Number(process.env.BENCH_TIME_MS ?? 400)
 
-const format = (n: number, digits = 1): string =>
-  n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits)
+const format = (n: number, digits = 1): string => n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(digits)
 
 /** Runs one row and prints it; returns the measurements. */
 export const runRow = async (row: Row): Promise<ReadonlyArray<Measured>> => {

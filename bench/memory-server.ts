@@ -32,7 +32,7 @@ server.listen(0, "127.0.0.1", () => send({ port: (server.address() as Net.Addres
 
 process.on("message", (message) => {
   if (message === "exit") process.exit(0)
-  if (message === "usage") for (let i = 0; i < 3; i++) globalThis.gc?.()
+  if (message === "usage") { for (let i = 0; i < 3; i++) globalThis.gc?.() }
   const usage: Usage = { cpu: process.cpuUsage(), memory: process.memoryUsage(), connections }
   send({ usage })
 })

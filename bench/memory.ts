@@ -16,8 +16,8 @@
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import WebSocket from "ws"
-import { reply as replyWithin } from "./echo.js"
 import type { Usage } from "./echo-server.js"
+import { reply as replyWithin } from "./echo.js"
 
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 1000)
 const MESSAGE = JSON.stringify({
@@ -71,12 +71,14 @@ const connect = async (port: number, count: number, deflate: boolean): Promise<A
   const clients: Array<WebSocket> = []
   for (let i = 0; i < count; i += 100) {
     clients.push(
-      ...await Promise.all(Array.from({ length: Math.min(100, count - i) }, () =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate })
-          client.once("open", () => resolve(client))
-          client.once("error", reject)
-        })))
+      ...await Promise.all(
+        Array.from({ length: Math.min(100, count - i) }, () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate })
+            client.once("open", () => resolve(client))
+            client.once("error", reject)
+          }))
+      )
     )
   }
   return clients

@@ -32,11 +32,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   NodeRuntime.runMain(
     echoClient(url).pipe(
       Effect.flatMap(Console.log),
-      Effect.catchIf((failure) => failure instanceof WebSocketError, (failure) =>
-        Effect.flatMap(Console.error(`could not connect: ${failure.message}`), () =>
-          Effect.sync(() => {
-            process.exitCode = 1
-          })))
+      Effect.catchIf(
+        (failure) => failure instanceof WebSocketError,
+        (failure) =>
+          Effect.flatMap(Console.error(`could not connect: ${failure.message}`), () =>
+            Effect.sync(() => {
+              process.exitCode = 1
+            }))
+      )
     )
   )
 }

@@ -26,7 +26,11 @@ export const echo = (ws: WebSocket.WebSocket) => ws.run(ws.send)
 
 export const echoServer = (options: { readonly host?: string; readonly port?: number } = {}) =>
   Effect.gen(function*() {
-    const server = yield* WebSocketServer.make({ ...conformance, host: options.host ?? "127.0.0.1", port: options.port ?? 0 })
+    const server = yield* WebSocketServer.make({
+      ...conformance,
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0
+    })
     yield* Effect.forkScoped(server.run(echo))
     const { hostname, port } = server.address
     return `ws://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`

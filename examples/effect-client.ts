@@ -2,8 +2,8 @@
  * The client of `client.ts`, written with the Effect service `WSConnection.Service`.
  * Run it: `npx tsx examples/effect-client.ts [port]`.
  */
-import * as Net from "node:net"
 import * as Effect from "effect/Effect"
+import * as Net from "node:net"
 import * as Events from "../src/Events.js"
 import * as WSConnection from "../src/WSConnection.js"
 import { fromSocket } from "./netSocket.js"

@@ -8,8 +8,8 @@ import { ConnectionState } from "../src/ConnectionState.js"
 import type { RemoteProtocolError } from "../src/Errors.js"
 import * as Events from "../src/Events.js"
 import * as WSConnection from "../src/WSConnection.js"
-import { fromSocket, type SocketIO } from "./netSocket.js"
 import { listen, type RunningServer } from "./listen.js"
+import { fromSocket, type SocketIO } from "./netSocket.js"
 
 const conversation = (io: SocketIO, log: (line: string) => void) =>
   Effect.gen(function*() {
@@ -20,7 +20,10 @@ const conversation = (io: SocketIO, log: (line: string) => void) =>
         Effect.zipRight(
           io.write(sent.bytes),
           // Accepting surfaces the frames the client sent early, and any violation in them.
-          Effect.zipRight(Effect.forEach(sent.events, handle), sent.error === undefined ? Effect.void : fail(sent.error))
+          Effect.zipRight(
+            Effect.forEach(sent.events, handle),
+            sent.error === undefined ? Effect.void : fail(sent.error)
+          )
         ))
     // A bad handshake is answered with the rejection it suggests; a bad frame with its close.
     const fail = (error: RemoteProtocolError) =>

@@ -75,7 +75,9 @@ const examples: ReadonlyArray<Example> = [
 const describeFrame = (frame: Frame.Frame): string => {
   switch (frame._tag) {
     case "Text":
-      return `Text ${JSON.stringify(frame.data)} frameFinished=${frame.frameFinished} messageFinished=${frame.messageFinished}`
+      return `Text ${
+        JSON.stringify(frame.data)
+      } frameFinished=${frame.frameFinished} messageFinished=${frame.messageFinished}`
     case "Binary":
       return `Binary (${frame.data.length} bytes) frameFinished=${frame.frameFinished} messageFinished=${frame.messageFinished}`
     case "Close":

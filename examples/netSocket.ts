@@ -3,9 +3,9 @@
  * end) and write bytes. Deliberately small, to show the service by itself: servers and clients with
  * backpressure, timeouts and the closing handshake are `WebSocketServer` and `WebSocketClient`.
  */
-import type * as Net from "node:net"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import type * as Net from "node:net"
 
 export interface SocketIO {
   readonly read: Effect.Effect<Uint8Array | null>

@@ -80,7 +80,11 @@ export interface Extension<S = any> extends Negotiation {
    * the message may grow by (the decoder's `maxMessageSize`): an extension that produces more
    * (a decompressor) fails with `MessageTooBig` before it allocates them.
    */
-  readonly inboundPayload?: (state: S, data: Uint8Array, budget: number) => HookResult<S, Uint8Array, RemoteProtocolError>
+  readonly inboundPayload?: (
+    state: S,
+    data: Uint8Array,
+    budget: number
+  ) => HookResult<S, Uint8Array, RemoteProtocolError>
   /**
    * Called when a received frame's payload is complete; bytes in its value are appended to the
    * frame's last piece. `fin` is the frame's FIN bit.

@@ -12,8 +12,8 @@ import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { constVoid } from "effect/Function"
 import type * as Fiber from "effect/Fiber"
+import { constVoid } from "effect/Function"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
@@ -39,7 +39,10 @@ export interface DuplexOptions {
  * @since 0.2.0
  * @category constructors
  */
-export const fromDuplex = (duplex: Duplex, options: DuplexOptions = {}): Effect.Effect<Socket.Socket, never, Scope.Scope> =>
+export const fromDuplex = (
+  duplex: Duplex,
+  options: DuplexOptions = {}
+): Effect.Effect<Socket.Socket, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => make(duplex, options)),
     () => Effect.sync(() => duplex.destroy())
@@ -99,14 +102,17 @@ const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
   }
 
   const run = <_, E, R>(handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void) =>
-    Effect.flatMap(lazyRuntime<R>(), (runtime) =>
-      Effect.async<void, Socket.SocketError | E>((resume) =>
-        Effect.sync(read(
-          handler as (chunk: Uint8Array) => Effect.Effect<unknown, unknown> | void,
-          (effect) => Runtime.runFork(runtime())(effect as Effect.Effect<unknown, unknown, R>),
-          (failure) => resume(failure === undefined ? Effect.void : Effect.failCause(failure as Cause.Cause<E>))
-        ))
-      ))
+    Effect.flatMap(
+      lazyRuntime<R>(),
+      (runtime) =>
+        Effect.async<void, Socket.SocketError | E>((resume) =>
+          Effect.sync(read(
+            handler as (chunk: Uint8Array) => Effect.Effect<unknown, unknown> | void,
+            (effect) => Runtime.runFork(runtime())(effect as Effect.Effect<unknown, unknown, R>),
+            (failure) => resume(failure === undefined ? Effect.void : Effect.failCause(failure as Cause.Cause<E>))
+          ))
+        )
+    )
   const end = () => {
     if (!duplex.destroyed && !duplex.writableEnded) duplex.end()
   }
@@ -117,7 +123,9 @@ const make = (duplex: Duplex, options: DuplexOptions): Socket.Socket => {
         return resume(Effect.void)
       }
       if (duplex.destroyed || duplex.writableEnded) {
-        return resume(Effect.fail(new Socket.SocketGenericError({ reason: "Write", cause: new Error("The socket is closed.") })))
+        return resume(
+          Effect.fail(new Socket.SocketGenericError({ reason: "Write", cause: new Error("The socket is closed.") }))
+        )
       }
       duplex.write(chunk, (cause) =>
         resume(cause ? Effect.fail(new Socket.SocketGenericError({ reason: "Write", cause })) : Effect.void))

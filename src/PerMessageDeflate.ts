@@ -19,7 +19,15 @@
  */
 import * as pako from "pako"
 import type { RemoteProtocolError } from "./Errors.js"
-import type { Accepted, Extension, Finalized, HookResult, InboundHeader, OutboundFrame, Parameter } from "./Extensions.js"
+import type {
+  Accepted,
+  Extension,
+  Finalized,
+  HookResult,
+  InboundHeader,
+  OutboundFrame,
+  Parameter
+} from "./Extensions.js"
 import type { Role } from "./Frame.js"
 import { concat, EMPTY } from "./internal/bytes.js"
 import { local, violation } from "./internal/errors.js"
@@ -121,7 +129,11 @@ const streamOf = (inflater: pako.Inflate): Stream => (inflater as unknown as { r
 /** Inflates `data`, stopping and failing once the output passes `budget` bytes. */
 const inflate = (state: State, data: Uint8Array, budget: number): Inbound<Uint8Array> => {
   const peer = state.role === "client" ? state.agreed.serverMaxWindowBits : state.agreed.clientMaxWindowBits
-  const inflater = state.inflater ??= new pako.Inflate({ raw: true, windowBits: Math.max(9, peer), chunkSize: OUTPUT_CHUNK })
+  const inflater = state.inflater ??= new pako.Inflate({
+    raw: true,
+    windowBits: Math.max(9, peer),
+    chunkSize: OUTPUT_CHUNK
+  })
   const out: Array<Uint8Array> = []
   let size = 0
   let ended = false
@@ -290,7 +302,7 @@ const bits = (value: string | undefined, fallback: number) => (value === undefin
 
 /** Throws a `LocalProtocolError` (`InvalidOption`) for an option out of its range. */
 const checkOptions = (options: PerMessageDeflateOptions): void => {
-  const { clientMaxWindowBits, serverMaxWindowBits, threshold, level, memLevel } = options
+  const { clientMaxWindowBits, level, memLevel, serverMaxWindowBits, threshold } = options
   const invalid = (message: string) => local("InvalidOption", message)
   if (serverMaxWindowBits !== undefined && !(isBits(serverMaxWindowBits) && serverMaxWindowBits >= 9)) {
     throw invalid(`serverMaxWindowBits must be 9 to 15, got ${serverMaxWindowBits}`)
@@ -361,7 +373,8 @@ const negotiation = (options: PerMessageDeflateOptions): Pick<Extension, "offer"
     const clientOffered = read.has("client_max_window_bits")
     const clientLimit = bits(read.get("client_max_window_bits"), 15)
     const clientAsked = typeof options.clientMaxWindowBits === "number" ? options.clientMaxWindowBits : undefined
-    const clientAnswered = clientOffered && (clientAsked !== undefined || read.get("client_max_window_bits") !== undefined)
+    const clientAnswered = clientOffered &&
+      (clientAsked !== undefined || read.get("client_max_window_bits") !== undefined)
     // Unanswered, the client may use any window: inflate with 15.
     const clientMaxWindowBits = clientAnswered ? Math.min(clientAsked ?? 15, clientLimit) : 15
     const answer: Array<Parameter> = []

@@ -180,7 +180,9 @@ const sentOf = ({ bytes, error, events }: Received): Effect.Effect<Sent, LocalPr
     ? Effect.fail(error)
     : Effect.succeed({ bytes, events, error })
 
-const eventsOf = (received: Received): Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError> => {
+const eventsOf = (
+  received: Received
+): Effect.Effect<ReadonlyArray<Events.Event>, RemoteProtocolError | LocalProtocolError> => {
   const error = received.error
   if (error === undefined) return Effect.succeed(received.events)
   if (error._tag === "LocalProtocolError" || received.events.length === 0) return Effect.fail(error)

@@ -121,7 +121,10 @@ export const request = (target: Target, options: ConnectOptions = {}): Events.Re
  * @since 0.2.0
  * @category constructors
  */
-export const connect = (url: string, options: ConnectOptions = {}): Effect.Effect<WebSocket, WebSocketError, Scope.Scope> =>
+export const connect = (
+  url: string,
+  options: ConnectOptions = {}
+): Effect.Effect<WebSocket, WebSocketError, Scope.Scope> =>
   Option.match(parseUrl(url), {
     onNone: () => Effect.fail(invalidUrl(url)),
     onSome: (target) => {
@@ -143,7 +146,10 @@ export const connect = (url: string, options: ConnectOptions = {}): Effect.Effec
   })
 
 const handshakeTimeout = (timeout: Duration.Duration) =>
-  new WebSocketError({ reason: "HandshakeTimeout", message: `HandshakeTimeout: no answer in ${Duration.format(timeout)}.` })
+  new WebSocketError({
+    reason: "HandshakeTimeout",
+    message: `HandshakeTimeout: no answer in ${Duration.format(timeout)}.`
+  })
 
 const open = (target: Target, options: ConnectOptions): Effect.Effect<Socket.Socket, WebSocketError, Scope.Scope> =>
   (target.secure
@@ -152,7 +158,9 @@ const open = (target: Target, options: ConnectOptions): Effect.Effect<Socket.Soc
       Effect.mapError((cause) =>
         new WebSocketError({
           reason: "Transport",
-          message: `Cannot connect to ${target.host}: ${cause.cause instanceof Error ? cause.cause.message : cause.message}`,
+          message: `Cannot connect to ${target.host}: ${
+            cause.cause instanceof Error ? cause.cause.message : cause.message
+          }`,
           cause
         })
       )

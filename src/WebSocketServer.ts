@@ -24,8 +24,8 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { constVoid } from "effect/Function"
 import * as Fiber from "effect/Fiber"
+import { constVoid } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
@@ -34,9 +34,9 @@ import type * as Http from "node:http"
 import * as Net from "node:net"
 import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
-import * as Events from "./Events.js"
+import type * as Events from "./Events.js"
 import type * as Extensions from "./Extensions.js"
-import { acceptServer, DEFAULT_HANDSHAKE_TIMEOUT, type Decision as InternalDecision } from "./internal/driver.js"
+import { acceptServer, type Decision as InternalDecision, DEFAULT_HANDSHAKE_TIMEOUT } from "./internal/driver.js"
 import * as NodeTransport from "./NodeTransport.js"
 import * as PerMessageDeflate from "./PerMessageDeflate.js"
 import type { Options, WebSocket } from "./WebSocket.js"
@@ -225,29 +225,31 @@ const originAllowed = (allowed: ServeOptions["allowedOrigins"], origin: string |
 }
 
 /** The decision before `onRequest`, then `onRequest`'s, completed with the server's defaults. */
-const decide = <R>(serving: Serving<unknown, R>, info: RequestInfo) => (request: Events.Request): Effect.Effect<Decision, never, R> => {
-  const { options } = serving
-  if (options.maxConnections !== undefined && serving.count.value > options.maxConnections) {
-    return Effect.succeed(reject(503, { headers: [["Retry-After", "1"]], body: "Too many connections." }))
+const decide =
+  <R>(serving: Serving<unknown, R>, info: RequestInfo) =>
+  (request: Events.Request): Effect.Effect<Decision, never, R> => {
+    const { options } = serving
+    if (options.maxConnections !== undefined && serving.count.value > options.maxConnections) {
+      return Effect.succeed(reject(503, { headers: [["Retry-After", "1"]], body: "Too many connections." }))
+    }
+    if (!originAllowed(options.allowedOrigins, header(request, "origin"))) {
+      return Effect.succeed(reject(403, { body: "Origin not allowed." }))
+    }
+    const chosen = request.subprotocols.find((protocol) => options.subprotocols?.includes(protocol))
+    const deflate = options.deflate ?? true
+    const extensions = deflate === false ? [] : [PerMessageDeflate.make(deflate === true ? {} : deflate)]
+    const defaults = accept({ subprotocol: chosen, extensions })
+    if (serving.onRequest === undefined) return Effect.succeed(defaults)
+    return Effect.map(serving.onRequest(request, info), (decision) =>
+      decision._tag === "Accept"
+        ? {
+          ...defaults,
+          ...decision,
+          extensions: decision.extensions ?? extensions,
+          subprotocol: "subprotocol" in decision ? decision.subprotocol : chosen
+        }
+        : decision)
   }
-  if (!originAllowed(options.allowedOrigins, header(request, "origin"))) {
-    return Effect.succeed(reject(403, { body: "Origin not allowed." }))
-  }
-  const chosen = request.subprotocols.find((protocol) => options.subprotocols?.includes(protocol))
-  const deflate = options.deflate ?? true
-  const extensions = deflate === false ? [] : [PerMessageDeflate.make(deflate === true ? {} : deflate)]
-  const defaults = accept({ subprotocol: chosen, extensions })
-  if (serving.onRequest === undefined) return Effect.succeed(defaults)
-  return Effect.map(serving.onRequest(request, info), (decision) =>
-    decision._tag === "Accept"
-      ? {
-        ...defaults,
-        ...decision,
-        extensions: decision.extensions ?? extensions,
-        subprotocol: "subprotocol" in decision ? decision.subprotocol : chosen
-      }
-      : decision)
-}
 
 /**
  * One connection, from its handshake to its end: rejected requests end here; an accepted one runs
@@ -267,7 +269,8 @@ const serveConnection = <E, R>(
         Scope.extend(
           Effect.flatMap(
             NodeTransport.fromDuplex(duplex, upgrade === undefined ? {} : { head: upgrade.head }),
-            (transport) => acceptServer(transport, decide(serving as Serving<unknown, R>, info), serving.options, upgrade)
+            (transport) =>
+              acceptServer(transport, decide(serving as Serving<unknown, R>, info), serving.options, upgrade)
           ),
           scope
         ),

@@ -43,7 +43,12 @@ type Piece = string | Uint8Array
 
 type Action =
   /** A message from `from` in pieces (all strings or all bytes); `pings[i]` is sent after piece i. */
-  | { readonly _tag: "Message"; readonly from: Side; readonly pieces: ReadonlyArray<Piece>; readonly pings: ReadonlyArray<Uint8Array | null> }
+  | {
+    readonly _tag: "Message"
+    readonly from: Side
+    readonly pieces: ReadonlyArray<Piece>
+    readonly pings: ReadonlyArray<Uint8Array | null>
+  }
   | { readonly _tag: "Ping"; readonly from: Side; readonly payload: Uint8Array }
   /** What `from` has written so far reaches the other side, cut at the given offsets. */
   | { readonly _tag: "Deliver"; readonly from: Side; readonly cuts: ReadonlyArray<number> }
@@ -346,7 +351,12 @@ const incoming = (type: ConnectionType): fc.Arbitrary<Uint8Array | null> => {
       rawFrame({ fin: true, opcode, payload, ...mask })
     ),
     fc.tuple(fc.constantFrom(1000, 1001, 1005, 3000), fc.string({ maxLength: 5 })).map(([code, reason]) =>
-      rawFrame({ fin: true, opcode: 8, payload: code === 1005 ? new Uint8Array(0) : closePayload(code, reason), ...mask })
+      rawFrame({
+        fin: true,
+        opcode: 8,
+        payload: code === 1005 ? new Uint8Array(0) : closePayload(code, reason),
+        ...mask
+      })
     ),
     fc.string({ maxLength: 8 }).map((data) => rawFrame({ fin: true, opcode: 1, payload: utf8(data), ...mask }))
   )
@@ -366,7 +376,10 @@ const inputs = (type: ConnectionType): fc.Arbitrary<ReadonlyArray<Input>> =>
     { maxLength: 12 }
   )
 
-const drive = (face: Face & { readonly initial: ReadonlyArray<Events.Event> }, steps: ReadonlyArray<Input>): Array<unknown> => {
+const drive = (
+  face: Face & { readonly initial: ReadonlyArray<Events.Event> },
+  steps: ReadonlyArray<Input>
+): Array<unknown> => {
   const trace: Array<unknown> = [{ initial: plainEvents(face.initial) }]
   for (const step of steps) {
     try {
@@ -385,10 +398,12 @@ const drive = (face: Face & { readonly initial: ReadonlyArray<Events.Event> }, s
 }
 
 describe("Connection: the reducer and the class on the same inputs", () => {
-  it.each([
-    { role: "client", type: CLIENT },
-    { role: "server", type: SERVER }
-  ] as const)("give the same bytes, events, errors and states ($role)", ({ type }) => {
+  it.each(
+    [
+      { role: "client", type: CLIENT },
+      { role: "server", type: SERVER }
+    ] as const
+  )("give the same bytes, events, errors and states ($role)", ({ type }) => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 4, maxLength: 4 }),

@@ -87,9 +87,11 @@ const throwsLocal = (f: () => unknown): LocalProtocolError => {
 }
 
 /** What receiving in CLOSED says (wsproto's text, with what to do). */
-const ALREADY_CLOSED = "Connection already closed: nothing more can be received (stop reading once the state is CLOSED)."
+const ALREADY_CLOSED =
+  "Connection already closed: nothing more can be received (stop reading once the state is CLOSED)."
 
-const refusal = (kind: string, state: ConnectionState): string => `Event ${kind} cannot be sent in state ${NAMES[state]}.`
+const refusal = (kind: string, state: ConnectionState): string =>
+  `Event ${kind} cannot be sent in state ${NAMES[state]}.`
 
 /** The state names as wsproto prints them, written out rather than computed. */
 const NAMES: Record<ConnectionState, string> = {
@@ -123,28 +125,34 @@ describe("wsproto's connection cases (wsproto tests/test_connection.py)", () => 
   }
 
   describe.each(directions)("$fromName → $toName", ({ from }) => {
-    it.each([true, false])("wsproto tests/test_connection.py::test_send_message: BytesMessage(23x, messageFinished=%s) arrives with the same data and flag", (finished) => {
-      const { receiver, sender } = pair(from)
-      receiver.receiveData(sender.send(new Events.BytesMessage({ data: X23, messageFinished: finished })))
-      expect(plainOf(receiver)).toEqual([binary(toHex(X23), true, finished)])
-    })
+    it.each([true, false])(
+      "wsproto tests/test_connection.py::test_send_message: BytesMessage(23x, messageFinished=%s) arrives with the same data and flag",
+      (finished) => {
+        const { receiver, sender } = pair(from)
+        receiver.receiveData(sender.send(new Events.BytesMessage({ data: X23, messageFinished: finished })))
+        expect(plainOf(receiver)).toEqual([binary(toHex(X23), true, finished)])
+      }
+    )
 
     it.each([
       [1000, "bye"],
       [1001, "👋👋"]
-    ])("wsproto tests/test_connection.py::test_closure: close(%i, %j) and its response close both ends", (code, reason) => {
-      const { receiver, sender } = pair(from)
-      receiver.receiveData(sender.send(new Events.CloseConnection({ code, reason })))
-      expect(sender.state).toBe(LOCAL_CLOSING)
-      const received = drain(receiver)
-      expect(plainEvents(received)).toEqual([close(code, reason)])
-      expect(receiver.state).toBe(REMOTE_CLOSING)
-      sender.receiveData(receiver.send(firstAs(received, Events.CloseConnection).response()))
-      expect(receiver.state).toBe(CLOSED)
-      expect(plainOf(sender)).toEqual([close(code, reason)])
-      expect(sender.state).toBe(CLOSED)
-      expect(throwsLocal(() => sender.receiveData(utf8("foobar"))).message).toBe(ALREADY_CLOSED)
-    })
+    ])(
+      "wsproto tests/test_connection.py::test_closure: close(%i, %j) and its response close both ends",
+      (code, reason) => {
+        const { receiver, sender } = pair(from)
+        receiver.receiveData(sender.send(new Events.CloseConnection({ code, reason })))
+        expect(sender.state).toBe(LOCAL_CLOSING)
+        const received = drain(receiver)
+        expect(plainEvents(received)).toEqual([close(code, reason)])
+        expect(receiver.state).toBe(REMOTE_CLOSING)
+        sender.receiveData(receiver.send(firstAs(received, Events.CloseConnection).response()))
+        expect(receiver.state).toBe(CLOSED)
+        expect(plainOf(sender)).toEqual([close(code, reason)])
+        expect(sender.state).toBe(CLOSED)
+        expect(throwsLocal(() => sender.receiveData(utf8("foobar"))).message).toBe(ALREADY_CLOSED)
+      }
+    )
 
     it("wsproto tests/test_connection.py::test_ping_pong: a ping is received as a ping, and its response as the matching pong", () => {
       const { receiver, sender } = pair(from)
@@ -187,12 +195,15 @@ describe("wsproto's connection cases (wsproto tests/test_connection.py)", () => 
     expect(plainOf(server)).toEqual([pong(toHex(X23))])
   })
 
-  it.each([true, false])("wsproto tests/test_connection.py::test_data: non-ASCII text with messageFinished=%s arrives whole", (finished) => {
-    const client = connection(CLIENT)
-    const server = connection(SERVER)
-    server.receiveData(client.send(new Events.TextMessage({ data: "ƒñö®∂😎", messageFinished: finished })))
-    expect(plainOf(server)).toEqual([text("ƒñö®∂😎", true, finished)])
-  })
+  it.each([true, false])(
+    "wsproto tests/test_connection.py::test_data: non-ASCII text with messageFinished=%s arrives whole",
+    (finished) => {
+      const client = connection(CLIENT)
+      const server = connection(SERVER)
+      server.receiveData(client.send(new Events.TextMessage({ data: "ƒñö®∂😎", messageFinished: finished })))
+      expect(plainOf(server)).toEqual([text("ƒñö®∂😎", true, finished)])
+    }
+  )
 
   it("wsproto tests/test_connection.py::test_frame_protocol_gets_fed_garbage: a fragmented ping is a protocol error, surfaced as CloseConnection(1002)", () => {
     const client = connection(CLIENT)
@@ -251,7 +262,10 @@ const SAMPLES: Record<Kind, { readonly event: () => Events.Event; readonly frame
   AcceptConnection: { event: () => new Events.AcceptConnection({}) },
   RejectConnection: { event: () => new Events.RejectConnection({}) },
   RejectData: { event: () => new Events.RejectData({ data: utf8("no") }) },
-  CloseConnection: { event: () => new Events.CloseConnection({ code: 1000, reason: "bye" }), frame: [8, closePayload(1000, "bye")] },
+  CloseConnection: {
+    event: () => new Events.CloseConnection({ code: 1000, reason: "bye" }),
+    frame: [8, closePayload(1000, "bye")]
+  },
   TextMessage: { event: () => new Events.TextMessage({ data: "hi" }), frame: [1, utf8("hi")] },
   BytesMessage: { event: () => new Events.BytesMessage({ data: hex("00 01") }), frame: [2, hex("00 01")] },
   Ping: { event: () => new Events.Ping({ payload: utf8("p") }), frame: [9, utf8("p")] },
@@ -271,7 +285,9 @@ const SENDABLE: Record<ConnectionState, Partial<Record<Kind, ConnectionState>>> 
 type Step = { readonly send: Events.Event } | { readonly receive: Uint8Array | null }
 
 /** Ways a connection reaches each state, as inputs for an end of the given type. */
-const routes = (type: ConnectionType): ReadonlyArray<{ readonly name: string; readonly state: ConnectionState; readonly steps: ReadonlyArray<Step> }> => {
+const routes = (
+  type: ConnectionType
+): ReadonlyArray<{ readonly name: string; readonly state: ConnectionState; readonly steps: ReadonlyArray<Step> }> => {
   const sendClose: Step = { send: new Events.CloseConnection({ code: 1000 }) }
   const receiveClose: Step = { receive: fromPeer(type, 8, closePayload(1001, "peer")) }
   return [
@@ -279,7 +295,9 @@ const routes = (type: ConnectionType): ReadonlyArray<{ readonly name: string; re
     {
       name: "after traffic",
       state: OPEN,
-      steps: [{ receive: fromPeer(type, 1, utf8("a")) }, { send: new Events.Ping({}) }, { receive: fromPeer(type, 10, EMPTY) }]
+      steps: [{ receive: fromPeer(type, 1, utf8("a")) }, { send: new Events.Ping({}) }, {
+        receive: fromPeer(type, 10, EMPTY)
+      }]
     },
     { name: "after a frame violation", state: OPEN, steps: [{ receive: hex("83 00") }] },
     { name: "after sending a close", state: LOCAL_CLOSING, steps: [sendClose] },
@@ -330,7 +348,9 @@ describe("the send table: every state by every event kind (wsproto's Connection.
   })
 
   describe.each(ROLES)("$role end", ({ type }) => {
-    const cases = routes(type).flatMap((route) => KINDS.map((kind) => ({ ...route, kind, stateName: NAMES[route.state] })))
+    const cases = routes(type).flatMap((route) =>
+      KINDS.map((kind) => ({ ...route, kind, stateName: NAMES[route.state] }))
+    )
 
     it.each(cases)("$name ($stateName): $kind", ({ kind, state, steps }) => {
       const before = runReducer(type, steps)
@@ -634,11 +654,13 @@ describe("receiving, state by state (RFC 6455 §5.5.1, §7.1.5, §7.1.7)", () =>
       expect(c.state).toBe(REMOTE_CLOSING)
     })
 
-    it.each([
-      ["bytes", utf8("x")],
-      ["empty bytes", EMPTY],
-      ["the transport's end", null]
-    ] as const)("CLOSED: %s give LocalProtocolError(\"Connection already closed\")", (_, input) => {
+    it.each(
+      [
+        ["bytes", utf8("x")],
+        ["empty bytes", EMPTY],
+        ["the transport's end", null]
+      ] as const
+    )("CLOSED: %s give LocalProtocolError(\"Connection already closed\")", (_, input) => {
       const s = expectClosed(reducer(type))
       const received = Connection.receive(s, input)
       expect(received.error).toBeInstanceOf(LocalProtocolError)
@@ -678,7 +700,13 @@ describe("receiving, state by state (RFC 6455 §5.5.1, §7.1.5, §7.1.7)", () =>
     })
 
     it("events are the Schema classes", () => {
-      const input = concatBytes(frame(1, utf8("a")), frame(2, hex("01")), frame(9, EMPTY), frame(10, EMPTY), frame(8, closePayload(1000)))
+      const input = concatBytes(
+        frame(1, utf8("a")),
+        frame(2, hex("01")),
+        frame(9, EMPTY),
+        frame(10, EMPTY),
+        frame(8, closePayload(1000))
+      )
       const received = Connection.receive(reducer(type), input)
       const classes = [Events.TextMessage, Events.BytesMessage, Events.Ping, Events.Pong, Events.CloseConnection]
       expect(received.events.length).toBe(5)
@@ -698,7 +726,13 @@ describe("receiving, state by state (RFC 6455 §5.5.1, §7.1.5, §7.1.7)", () =>
 describe("frame-level violations: a RemoteProtocolError from the reducer, a CloseConnection event from the class", () => {
   const violations = [
     { name: "invalid opcode", input: hex("83 00"), code: 1002, message: "Invalid opcode 0x3", options: {} },
-    { name: "invalid UTF-8", input: hex("81 02 c0 80"), code: 1007, message: "Invalid UTF-8 in text message", options: {} },
+    {
+      name: "invalid UTF-8",
+      input: hex("81 02 c0 80"),
+      code: 1007,
+      message: "Invalid UTF-8 in text message",
+      options: {}
+    },
     {
       name: "frame over maxFrameSize",
       input: hex("82 04 01 02 03 04"),
@@ -897,7 +931,13 @@ describe("wsproto's connection experiments (wsproto run by hand, no wsproto test
     const server = connection(SERVER)
     expect(toHex(server.send(new Events.CloseConnection({ code: 1001, reason: "away" })))).toBe("880603e961776179")
     expect(server.state).toBe(LOCAL_CLOSING)
-    for (const event of [new Events.Ping({}), new Events.TextMessage({ data: "x" }), new Events.CloseConnection({ code: 1000 })]) {
+    for (
+      const event of [
+        new Events.Ping({}),
+        new Events.TextMessage({ data: "x" }),
+        new Events.CloseConnection({ code: 1000 })
+      ]
+    ) {
       expect(throwsLocal(() => server.send(event)).message).toBe(refusal(event._tag, LOCAL_CLOSING))
     }
     server.receiveData(fromPeer(SERVER, 1, utf8("still")))
@@ -950,7 +990,10 @@ describe("wsproto's connection experiments (wsproto run by hand, no wsproto test
       name: "rsv1",
       init: () => undefined,
       inboundHeader: (state) => ({ state, value: Frame.RSV1 }),
-      outbound: (state, frame) => ({ state, value: frame.opcode >= 8 ? frame : { ...frame, rsv: frame.rsv | Frame.RSV1 } })
+      outbound: (state, frame) => ({
+        state,
+        value: frame.opcode >= 8 ? frame : { ...frame, rsv: frame.rsv | Frame.RSV1 }
+      })
     }
     const inert: Extension<undefined> = { name: "inert", init: () => undefined }
 
@@ -979,32 +1022,40 @@ describe("wsproto's connection experiments (wsproto run by hand, no wsproto test
 // Bytes written
 
 describe("the bytes the class writes (RFC 6455 §5.2, §5.5, §5.5.1, as in wsproto)", () => {
-  it.each([
-    ["TextMessage(\"hi\")", "81026869", () => new Events.TextMessage({ data: "hi" })],
-    ["BytesMessage(00 01)", "82020001", () => new Events.BytesMessage({ data: hex("00 01") })],
-    ["Ping()", "8900", () => new Events.Ping({})],
-    ["Ping(\"ab\")", "89026162", () => new Events.Ping({ payload: utf8("ab") })],
-    ["Pong(\"z\")", "8a017a", () => new Events.Pong({ payload: utf8("z") })],
-    ["TextMessage(\"\")", "8100", () => new Events.TextMessage({ data: "" })],
-    ["TextMessage(\"a\", frameFinished=false)", "810161", () => new Events.TextMessage({ data: "a", frameFinished: false })],
-    ["TextMessage(\"ƒ\")", "8102c692", () => new Events.TextMessage({ data: "ƒ" })],
-    ["Ping(125 bytes)", "897d" + "61".repeat(125), () => new Events.Ping({ payload: repeatByte(0x61, 125) })],
-  ] as const)("server %s → %s", (_, expected, event) => {
+  it.each(
+    [
+      ["TextMessage(\"hi\")", "81026869", () => new Events.TextMessage({ data: "hi" })],
+      ["BytesMessage(00 01)", "82020001", () => new Events.BytesMessage({ data: hex("00 01") })],
+      ["Ping()", "8900", () => new Events.Ping({})],
+      ["Ping(\"ab\")", "89026162", () => new Events.Ping({ payload: utf8("ab") })],
+      ["Pong(\"z\")", "8a017a", () => new Events.Pong({ payload: utf8("z") })],
+      ["TextMessage(\"\")", "8100", () => new Events.TextMessage({ data: "" })],
+      [
+        "TextMessage(\"a\", frameFinished=false)",
+        "810161",
+        () => new Events.TextMessage({ data: "a", frameFinished: false })
+      ],
+      ["TextMessage(\"ƒ\")", "8102c692", () => new Events.TextMessage({ data: "ƒ" })],
+      ["Ping(125 bytes)", "897d" + "61".repeat(125), () => new Events.Ping({ payload: repeatByte(0x61, 125) })]
+    ] as const
+  )("server %s → %s", (_, expected, event) => {
     const c = connection(SERVER)
     expect(toHex(c.send(event()))).toBe(expected)
     expect(c.state).toBe(OPEN)
     expect(toHex(concatAll(expectOk(Connection.send(reducer(SERVER), event())).bytes))).toBe(expected)
   })
 
-  it.each([
-    [1000, "bye", "880503e8627965"],
-    [1001, "away", "880603e961776179"],
-    [1005, "", "8800"],
-    [1014, "", "880203f6"],
-    [4999, "r", "8803138772"],
-    [3000, "", "88020bb8"],
-    [1011, "", "880203f3"]
-  ] as const)("server close(%i, %j) → %s, LOCAL_CLOSING", (code, reason, expected) => {
+  it.each(
+    [
+      [1000, "bye", "880503e8627965"],
+      [1001, "away", "880603e961776179"],
+      [1005, "", "8800"],
+      [1014, "", "880203f6"],
+      [4999, "r", "8803138772"],
+      [3000, "", "88020bb8"],
+      [1011, "", "880203f3"]
+    ] as const
+  )("server close(%i, %j) → %s, LOCAL_CLOSING", (code, reason, expected) => {
     const c = connection(SERVER)
     expect(toHex(c.send(new Events.CloseConnection({ code, reason })))).toBe(expected)
     expect(c.state).toBe(LOCAL_CLOSING)

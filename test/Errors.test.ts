@@ -10,23 +10,27 @@ import * as Events from "../src/Events.js"
 import { handshakeFailure, local, violation, withHint } from "../src/internal/errors.js"
 
 describe("reasons and what they mean on the wire", () => {
-  it.each([
-    ["ProtocolViolation", 1002],
-    ["InvalidPayload", 1007],
-    ["MessageTooBig", 1009],
-    ["ExtensionFailure", 1002]
-  ] as const)("a connection failing with %s closes with %i", (reason, code) => {
+  it.each(
+    [
+      ["ProtocolViolation", 1002],
+      ["InvalidPayload", 1007],
+      ["MessageTooBig", 1009],
+      ["ExtensionFailure", 1002]
+    ] as const
+  )("a connection failing with %s closes with %i", (reason, code) => {
     expect(Errors.closeCodeFor(reason)).toBe(code)
     expect(Errors.isHandshakeReason(reason)).toBe(false)
   })
 
-  it.each([
-    ["MalformedHttp", 400],
-    ["HeadTooLarge", 431],
-    ["InvalidHandshake", 400],
-    ["UnsupportedVersion", 426],
-    ["UnexpectedEnd", 400]
-  ] as const)("a server rejects a handshake failing with %s with %i", (reason, status) => {
+  it.each(
+    [
+      ["MalformedHttp", 400],
+      ["HeadTooLarge", 431],
+      ["InvalidHandshake", 400],
+      ["UnsupportedVersion", 426],
+      ["UnexpectedEnd", 400]
+    ] as const
+  )("a server rejects a handshake failing with %s with %i", (reason, status) => {
     expect(Errors.statusFor(reason)).toBe(status)
     expect(Errors.isHandshakeReason(reason)).toBe(true)
   })
@@ -53,7 +57,11 @@ describe("the fields of each phase", () => {
     expect(error.closeCode).toBeUndefined()
     expect(error.statusCode).toBe(426)
     expect(error.eventHint).toBeInstanceOf(Events.RejectConnection)
-    expect(error.eventHint).toMatchObject({ statusCode: 426, headers: [["Sec-WebSocket-Version", "13"]], hasBody: false })
+    expect(error.eventHint).toMatchObject({
+      statusCode: 426,
+      headers: [["Sec-WebSocket-Version", "13"]],
+      hasBody: false
+    })
   })
 
   it("a client's handshake failure carries neither a status nor a hint: a client has no one to answer", () => {

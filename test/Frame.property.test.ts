@@ -11,12 +11,12 @@ import { RemoteProtocolError } from "../src/Errors.js"
 import * as Frame from "../src/Frame.js"
 import {
   closePayload,
-  concatBytes,
-  feedAll,
   concatAll,
+  concatBytes,
   type Fed,
-  plain,
+  feedAll,
   type Plain,
+  plain,
   rawFrame,
   right,
   splitAt,
@@ -113,7 +113,25 @@ const feedChunks = (options: Frame.DecoderOptions, chunks: ReadonlyArray<Uint8Ar
 
 /** Characters from every UTF-8 length, U+FEFF and U+FFFD included. */
 const charArb: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: fc.constantFrom("a", "Z", " ", "\u0000", "é", "ñ", "€", "∂", "語", "😃", "🙈", "\ufeff", "\ufffd", "\u{10ffff}"), weight: 3 },
+  {
+    arbitrary: fc.constantFrom(
+      "a",
+      "Z",
+      " ",
+      "\u0000",
+      "é",
+      "ñ",
+      "€",
+      "∂",
+      "語",
+      "😃",
+      "🙈",
+      "\ufeff",
+      "\ufffd",
+      "\u{10ffff}"
+    ),
+    weight: 3
+  },
   { arbitrary: fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 1 }), weight: 2 },
   { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }), weight: 2 }
 )
@@ -130,7 +148,9 @@ const bytesArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   { arbitrary: fc.uint8Array({ maxLength: 40 }), weight: 8 },
   { arbitrary: fc.uint8Array({ minLength: 100, maxLength: 400 }), weight: 2 },
   {
-    arbitrary: fc.integer({ min: 65530, max: 70000 }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff)),
+    arbitrary: fc.integer({ min: 65530, max: 70000 }).map((n) =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff)
+    ),
     weight: 1
   }
 )
@@ -140,7 +160,11 @@ const pingPayloadArb: fc.Arbitrary<Uint8Array> = fc.uint8Array({ maxLength: 125 
 /** One message sent as one or more pieces, with pings sent after some pieces. */
 type Message =
   | { readonly kind: "text"; readonly pieces: ReadonlyArray<string>; readonly pings: ReadonlyArray<Uint8Array | null> }
-  | { readonly kind: "binary"; readonly pieces: ReadonlyArray<Uint8Array>; readonly pings: ReadonlyArray<Uint8Array | null> }
+  | {
+    readonly kind: "binary"
+    readonly pieces: ReadonlyArray<Uint8Array>
+    readonly pings: ReadonlyArray<Uint8Array | null>
+  }
 
 const pingsArb = (n: number) => fc.array(fc.option(pingPayloadArb, { freq: 3 }), { minLength: n, maxLength: n })
 
@@ -176,7 +200,8 @@ describe("(a) encode then decode", () => {
         fc.boolean(),
         (role, fragmentSize, messages, closing, key, rawCuts, assembleMessages) => {
           let counter = 0
-          const maskKey: Frame.MaskKeySource = () => Uint8Array.of(key[0]!, key[1]!, key[2]!, (key[3]! + counter++) & 0xff)
+          const maskKey: Frame.MaskKeySource = () =>
+            Uint8Array.of(key[0]!, key[1]!, key[2]!, (key[3]! + counter++) & 0xff)
           let encoder = Frame.encoder(
             fragmentSize === null ? { role, maskKey } : { role, maskKey, fragmentSize }
           )
@@ -200,11 +225,11 @@ describe("(a) encode then decode", () => {
               message.kind === "text"
                 ? { _tag: "Text", data: message.pieces.join(""), frameFinished: true, messageFinished: true }
                 : {
-                    _tag: "Binary",
-                    data: toHex(concatBytes(...message.pieces)),
-                    frameFinished: true,
-                    messageFinished: true
-                  }
+                  _tag: "Binary",
+                  data: toHex(concatBytes(...message.pieces)),
+                  frameFinished: true,
+                  messageFinished: true
+                }
             )
             const after = message.pings[message.pings.length - 1]
             if (after !== null && after !== undefined) {
@@ -256,30 +281,31 @@ const sometimes = <T>(arbitrary: fc.Arbitrary<T>, weight: number, nullWeight: nu
   fc.oneof({ arbitrary: fc.constant(null), weight: nullWeight }, { arbitrary, weight })
 
 /** UTF-8-ish payloads: valid text, with invalid or truncated sequences mixed in sometimes. */
-const utf8ishOf = (maxTokens: number): fc.Arbitrary<Uint8Array> => fc
-  .array(
-    fc.oneof(
-      { arbitrary: textArb(6).map(utf8), weight: 10 },
-      {
-        arbitrary: fc.constantFrom(
-          [0xff],
-          [0xc0, 0x80],
-          [0xed, 0xa0, 0x80],
-          [0xf4, 0x90, 0x80, 0x80],
-          [0xe0, 0x80, 0x80],
-          [0xf0, 0x80, 0x80, 0x80],
-          [0xe2, 0x82],
-          [0xf0, 0x9f, 0x98],
-          [0x80],
-          [0xef, 0xbf, 0xbd],
-          [0xef, 0xbb, 0xbf]
-        ).map((b) => Uint8Array.from(b)),
-        weight: 1
-      }
-    ),
-    { maxLength: maxTokens }
-  )
-  .map((parts) => concatAll(parts))
+const utf8ishOf = (maxTokens: number): fc.Arbitrary<Uint8Array> =>
+  fc
+    .array(
+      fc.oneof(
+        { arbitrary: textArb(6).map(utf8), weight: 10 },
+        {
+          arbitrary: fc.constantFrom(
+            [0xff],
+            [0xc0, 0x80],
+            [0xed, 0xa0, 0x80],
+            [0xf4, 0x90, 0x80, 0x80],
+            [0xe0, 0x80, 0x80],
+            [0xf0, 0x80, 0x80, 0x80],
+            [0xe2, 0x82],
+            [0xf0, 0x9f, 0x98],
+            [0x80],
+            [0xef, 0xbf, 0xbd],
+            [0xef, 0xbb, 0xbf]
+          ).map((b) => Uint8Array.from(b)),
+          weight: 1
+        }
+      ),
+      { maxLength: maxTokens }
+    )
+    .map((parts) => concatAll(parts))
 
 const utf8ishArb = utf8ishOf(8)
 
@@ -318,7 +344,9 @@ const wireMessageArb: fc.Arbitrary<ReadonlyArray<FrameSpec>> = fc
     payloads.forEach((payload, i) => {
       frames.push({ fin: i === payloads.length - 1, rsv: 0, opcode: i === 0 ? opcode : 0, payload })
       const control = controls[i]
-      if (control !== null && control !== undefined) frames.push({ fin: true, rsv: 0, opcode: control[0], payload: control[1] })
+      if (control !== null && control !== undefined) {
+        frames.push({ fin: true, rsv: 0, opcode: control[0], payload: control[1] })
+      }
     })
     return frames
   })
@@ -326,7 +354,10 @@ const wireMessageArb: fc.Arbitrary<ReadonlyArray<FrameSpec>> = fc
 const closeSpecArb: fc.Arbitrary<FrameSpec> = fc
   .oneof(
     fc.constant(new Uint8Array(0)),
-    fc.tuple(fc.constantFrom(...VALID_CODES, 999, 1005, 1006, 1015, 2999, 5000), utf8ishOf(40).map((b) => b.subarray(0, 123))).map(
+    fc.tuple(
+      fc.constantFrom(...VALID_CODES, 999, 1005, 1006, 1015, 2999, 5000),
+      utf8ishOf(40).map((b) => b.subarray(0, 123))
+    ).map(
       ([code, reason]) => closePayload(code, reason)
     ),
     fc.uint8Array({ minLength: 1, maxLength: 1 })
@@ -335,11 +366,36 @@ const closeSpecArb: fc.Arbitrary<FrameSpec> = fc
 
 /** A broken frame: bad opcode, RSV bit, fragmented or oversized control frame, stray continuation. */
 const brokenSpecArb: fc.Arbitrary<FrameSpec> = fc.oneof(
-  fc.record({ fin: fc.boolean(), rsv: fc.constant(0), opcode: fc.constantFrom(3, 4, 7, 0xb, 0xf), payload: fc.uint8Array({ maxLength: 5 }) }),
-  fc.record({ fin: fc.constant(true), rsv: fc.constantFrom(1, 2, 4), opcode: fc.constantFrom(1, 2, 9), payload: fc.uint8Array({ maxLength: 5 }) }),
-  fc.record({ fin: fc.constant(false), rsv: fc.constant(0), opcode: fc.constantFrom(8, 9, 10), payload: fc.uint8Array({ maxLength: 5 }) }),
-  fc.record({ fin: fc.constant(true), rsv: fc.constant(0), opcode: fc.constantFrom(9, 10), payload: fc.uint8Array({ minLength: 126, maxLength: 130 }) }),
-  fc.record({ fin: fc.boolean(), rsv: fc.constant(0), opcode: fc.constant(0), payload: fc.uint8Array({ maxLength: 5 }) })
+  fc.record({
+    fin: fc.boolean(),
+    rsv: fc.constant(0),
+    opcode: fc.constantFrom(3, 4, 7, 0xb, 0xf),
+    payload: fc.uint8Array({ maxLength: 5 })
+  }),
+  fc.record({
+    fin: fc.constant(true),
+    rsv: fc.constantFrom(1, 2, 4),
+    opcode: fc.constantFrom(1, 2, 9),
+    payload: fc.uint8Array({ maxLength: 5 })
+  }),
+  fc.record({
+    fin: fc.constant(false),
+    rsv: fc.constant(0),
+    opcode: fc.constantFrom(8, 9, 10),
+    payload: fc.uint8Array({ maxLength: 5 })
+  }),
+  fc.record({
+    fin: fc.constant(true),
+    rsv: fc.constant(0),
+    opcode: fc.constantFrom(9, 10),
+    payload: fc.uint8Array({ minLength: 126, maxLength: 130 })
+  }),
+  fc.record({
+    fin: fc.boolean(),
+    rsv: fc.constant(0),
+    opcode: fc.constant(0),
+    payload: fc.uint8Array({ maxLength: 5 })
+  })
 )
 
 const streamArb: fc.Arbitrary<Stream> = fc
@@ -489,9 +545,15 @@ describe("(c) arbitrary bytes", () => {
 
   it("corrupted frame streams never make the decoder throw, and fail only with 1002, 1007 or 1009", () => {
     fc.assert(
-      fc.property(streamArb, fc.boolean(), limitsArb, fc.array(fc.nat(), { maxLength: 10 }), (stream, assembleMessages, limits, rawCuts) => {
-        checkOutcome({ role: stream.role, assembleMessages, ...limits }, cut(stream.bytes, rawCuts))
-      }),
+      fc.property(
+        streamArb,
+        fc.boolean(),
+        limitsArb,
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (stream, assembleMessages, limits, rawCuts) => {
+          checkOutcome({ role: stream.role, assembleMessages, ...limits }, cut(stream.bytes, rawCuts))
+        }
+      ),
       { numRuns: 500 }
     )
   })
@@ -505,8 +567,15 @@ const lenient = new TextDecoder("utf-8", { ignoreBOM: true })
 const isWellFormed = (text: string): boolean => lenient.decode(utf8(text)) === text
 
 /** Cuts `payload` into frames at offsets from `rawCuts`: a TEXT frame and CONTINUATION frames. */
-const textFrames = (payload: Uint8Array, rawFrameCuts: ReadonlyArray<number>, role: Frame.Role, key: Uint8Array): Uint8Array => {
-  const pieces = payload.length === 0 ? [payload] : splitAt(payload, cutsWithin(payload.length + 1, rawFrameCuts).filter((n) => n < payload.length))
+const textFrames = (
+  payload: Uint8Array,
+  rawFrameCuts: ReadonlyArray<number>,
+  role: Frame.Role,
+  key: Uint8Array
+): Uint8Array => {
+  const pieces = payload.length === 0
+    ? [payload]
+    : splitAt(payload, cutsWithin(payload.length + 1, rawFrameCuts).filter((n) => n < payload.length))
   return concatBytes(
     ...pieces.map((piece, i) =>
       rawFrame({

@@ -20,8 +20,8 @@ import {
   decodeAll,
   encodedBytes,
   encodedHex,
-  feed,
   type Fed,
+  feed,
   fixedKey,
   hex,
   hexOf,
@@ -192,11 +192,14 @@ describe("§5.2 frame header", () => {
       ["RSV1", "c1 02 78 79"],
       ["RSV2", "a1 02 78 79"],
       ["RSV3", "91 02 78 79"]
-    ])("%s set without a negotiated extension fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_reserved_bits)", (_, bytes) => {
-      const fed = client(hex(bytes))
-      expectFailure(fed, 1002)
-      expect(fed.frames).toEqual([])
-    })
+    ])(
+      "%s set without a negotiated extension fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_reserved_bits)",
+      (_, bytes) => {
+        const fed = client(hex(bytes))
+        expectFailure(fed, 1002)
+        expect(fed.frames).toEqual([])
+      }
+    )
 
     it("reserved bits on a control frame without an extension fail with 1002", () => {
       expectFailure(client(hex("c9 00")), 1002)
@@ -213,11 +216,14 @@ describe("§5.2 frame header", () => {
   })
 
   describe("opcodes", () => {
-    it.each(["3", "4", "5", "6", "7", "b", "c", "d", "e", "f"])("opcode 0x%s is unknown and fails with 1002", (opcode) => {
-      const fed = client(new Uint8Array([0x80 | parseInt(opcode, 16), 0x02, 0x78, 0x79]))
-      expectFailure(fed, 1002)
-      expect(fed.frames).toEqual([])
-    })
+    it.each(["3", "4", "5", "6", "7", "b", "c", "d", "e", "f"])(
+      "opcode 0x%s is unknown and fails with 1002",
+      (opcode) => {
+        const fed = client(new Uint8Array([0x80 | parseInt(opcode, 16), 0x02, 0x78, 0x79]))
+        expectFailure(fed, 1002)
+        expect(fed.frames).toEqual([])
+      }
+    )
 
     it("an unknown opcode is reported from the first two bytes, before the extended length (RFC 6455 §5.2, §5.5)", () => {
       expectFailure(client(hex("83 7f")), 1002)
@@ -254,7 +260,11 @@ describe("§5.2 frame header", () => {
     })
 
     it.each([
-      ["64 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_insufficiently_long_message_frame)", "81 7e 00 40", 64],
+      [
+        "64 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_insufficiently_long_message_frame)",
+        "81 7e 00 40",
+        64
+      ],
       ["125", "82 7e 00 7d", 125],
       ["0", "82 7e 00 00", 0]
     ])("a 16-bit length of %s that fits in 7 bits fails with 1002", (_, header, n) => {
@@ -268,8 +278,16 @@ describe("§5.2 frame header", () => {
     })
 
     it.each([
-      ["512 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_insufficiently_very_long_message_frame)", "81 7f 00 00 00 00 00 00 02 00", 512],
-      ["64 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_very_insufficiently_very_long_message_frame)", "81 7f 00 00 00 00 00 00 00 40", 64],
+      [
+        "512 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_insufficiently_very_long_message_frame)",
+        "81 7f 00 00 00 00 00 00 02 00",
+        512
+      ],
+      [
+        "64 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_very_insufficiently_very_long_message_frame)",
+        "81 7f 00 00 00 00 00 00 00 40",
+        64
+      ],
       ["65535", "82 7f 00 00 00 00 00 00 ff ff", 0],
       ["0", "82 7f 00 00 00 00 00 00 00 00", 0]
     ])("a 64-bit length of %s that fits in 16 bits fails with 1002", (_, header, n) => {
@@ -345,9 +363,12 @@ describe("§5.2 frame header", () => {
       expect(plainAll(fed.frames)).toEqual([ping(repeatByte(0x70, 125))])
     })
 
-    it.each(["09 02 78 79", "08 00", "0a 00"])("a control frame without FIN (%s) fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_unfinished_control_frame)", (bytes) => {
-      expectFailure(client(hex(bytes)), 1002)
-    })
+    it.each(["09 02 78 79", "08 00", "0a 00"])(
+      "a control frame without FIN (%s) fails with 1002 (wsproto tests/test_frame_protocol.py::TestFrameDecoder::test_reject_unfinished_control_frame)",
+      (bytes) => {
+        expectFailure(client(hex(bytes)), 1002)
+      }
+    )
 
     it("control frames between the fragments of a message are surfaced in order", () => {
       const fed = client(hex("01 01 61 89 01 70 8a 01 71 80 01 62"))
@@ -779,7 +800,10 @@ describe("size limits", () => {
 
   it("control frames inside a message do not count towards maxMessageSize", () => {
     const options = { role: "client", maxMessageSize: 10 } as const
-    const fed = decodeAll(options, concatBytes(hex("02 05"), repeatByte(1, 5), hex("89 05"), repeatByte(2, 5), hex("80 05"), repeatByte(3, 5)))
+    const fed = decodeAll(
+      options,
+      concatBytes(hex("02 05"), repeatByte(1, 5), hex("89 05"), repeatByte(2, 5), hex("80 05"), repeatByte(3, 5))
+    )
     expectOk(fed)
     expect(fed.frames).toHaveLength(3)
   })
@@ -988,7 +1012,10 @@ describe("assembleMessages", () => {
   })
 
   it("maxMessageSize still applies across fragments", () => {
-    const fed = decodeAll({ role: "client", assembleMessages: true, maxMessageSize: 4 }, hex("02 03 01 02 03 80 02 04 05"))
+    const fed = decodeAll(
+      { role: "client", assembleMessages: true, maxMessageSize: 4 },
+      hex("02 03 01 02 03 80 02 04 05")
+    )
     expect(fed.frames).toEqual([])
     expectFailure(fed, 1009)
   })
@@ -1049,7 +1076,9 @@ describe("unmaskInPlace", () => {
   it("a client frame of 200 KiB is masked byte for byte as the reference masking", () => {
     const payload = Uint8Array.from({ length: 200 * 1024 + 3 }, (_, i) => (i * 17) & 0xff)
     const key = hex("9a 3c 55 e1")
-    expect(encodedHex(Frame.encodeMessage(clientEncoder(key), payload))).toBe(toHex(rawFrame({ fin: true, opcode: 2, payload, mask: key })))
+    expect(encodedHex(Frame.encodeMessage(clientEncoder(key), payload))).toBe(
+      toHex(rawFrame({ fin: true, opcode: 2, payload, mask: key }))
+    )
   })
 
   it("the copying mode leaves the input untouched", () => {
@@ -1066,9 +1095,17 @@ describe("encoder: frames a server sends (RFC 6455 §5.2; wsproto tests/test_fra
   it.each([
     ["text \"hi\"", () => Frame.encodeMessage(enc, "hi"), "81026869"],
     ["binary 00 01", () => Frame.encodeMessage(enc, hex("00 01")), "82020001"],
-    ["an empty Ping (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_ping_without_payload)", () => Frame.encodePing(enc), "8900"],
+    [
+      "an empty Ping (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_ping_without_payload)",
+      () => Frame.encodePing(enc),
+      "8900"
+    ],
     ["Ping \"ab\"", () => Frame.encodePing(enc, utf8("ab")), "89026162"],
-    ["an empty Pong (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_pong_without_payload)", () => Frame.encodePong(enc), "8a00"],
+    [
+      "an empty Pong (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_pong_without_payload)",
+      () => Frame.encodePong(enc),
+      "8a00"
+    ],
     ["Pong \"z\"", () => Frame.encodePong(enc, utf8("z")), "8a017a"],
     ["empty text", () => Frame.encodeMessage(enc, ""), "8100"],
     ["empty binary", () => Frame.encodeMessage(enc, new Uint8Array(0)), "8200"]
@@ -1105,7 +1142,9 @@ describe("encoder: frames a server sends (RFC 6455 §5.2; wsproto tests/test_fra
     const payload = utf8("it's all just ascii, right?")
     const first = right(Frame.encodeMessage(enc, payload, false))
     expect(hexOf(first)).toBe("021b" + toHex(payload))
-    expect(encodedHex(Frame.encodeMessage(first.state, utf8("sure no worries")))).toBe("800f" + toHex(utf8("sure no worries")))
+    expect(encodedHex(Frame.encodeMessage(first.state, utf8("sure no worries")))).toBe(
+      "800f" + toHex(utf8("sure no worries"))
+    )
   })
 
   it("a text message in two pieces is TEXT without FIN, then CONTINUATION with FIN (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_multiple_short_text_data)", () => {
@@ -1157,10 +1196,13 @@ describe("encoder: frames a server sends (RFC 6455 §5.2; wsproto tests/test_fra
     [126, "827e007e"],
     [65535, "827effff"],
     [65536, "827f0000000000010000"]
-  ])("a %i-byte payload uses the shortest length encoding (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_message_length_max_short to ::test_message_length_min_eight_byte)", (n, header) => {
-    const payload = Uint8Array.from({ length: n }, (_, i) => i & 0xff)
-    expect(encodedHex(Frame.encodeMessage(enc, payload))).toBe(header + toHex(payload))
-  })
+  ])(
+    "a %i-byte payload uses the shortest length encoding (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_message_length_max_short to ::test_message_length_min_eight_byte)",
+    (n, header) => {
+      const payload = Uint8Array.from({ length: n }, (_, i) => i & 0xff)
+      expect(encodedHex(Frame.encodeMessage(enc, payload))).toBe(header + toHex(payload))
+    }
+  )
 
   it.each([0, 1, 125, 126, 5000, 65535, 65536, 70000])(
     "a text message of %i UTF-8 bytes is framed byte for byte as the reference framing, by a server and a client",
@@ -1239,10 +1281,13 @@ describe("encoder: control frame limits (RFC 6455 §5.5; wsproto tests/test_fram
     expect(left(Frame.encodePong(enc, repeatByte(1, 70000)))).toBeInstanceOf(LocalProtocolError)
   })
 
-  it.each([0, 0.5, -1, Number.NaN])("fragmentSize %s is a thrown LocalProtocolError (InvalidOption)", (fragmentSize) => {
-    expect(() => serverEncoder({ fragmentSize })).toThrow(LocalProtocolError)
-    expect(() => serverEncoder({ fragmentSize })).toThrow(expect.objectContaining({ reason: "InvalidOption" }))
-  })
+  it.each([0, 0.5, -1, Number.NaN])(
+    "fragmentSize %s is a thrown LocalProtocolError (InvalidOption)",
+    (fragmentSize) => {
+      expect(() => serverEncoder({ fragmentSize })).toThrow(LocalProtocolError)
+      expect(() => serverEncoder({ fragmentSize })).toThrow(expect.objectContaining({ reason: "InvalidOption" }))
+    }
+  )
 
   it("control frames are never split by fragmentSize", () => {
     expect(encodedHex(Frame.encodePing(serverEncoder({ fragmentSize: 2 }), utf8("abcde")))).toBe("89056162636465")
@@ -1253,10 +1298,22 @@ describe("encoder: close frames (wsproto tests/test_frame_protocol.py::TestFrame
   const enc = serverEncoder()
 
   it.each([
-    ["close() (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_simplest_possible_close)", () => Frame.encodeClose(enc), "8800"],
-    ["close(1000) (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_unreasoning_close)", () => Frame.encodeClose(enc, 1000), "880203e8"],
+    [
+      "close() (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_simplest_possible_close)",
+      () => Frame.encodeClose(enc),
+      "8800"
+    ],
+    [
+      "close(1000) (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_unreasoning_close)",
+      () => Frame.encodeClose(enc, 1000),
+      "880203e8"
+    ],
     ["close(1000, \"bye\")", () => Frame.encodeClose(enc, 1000, "bye"), "880503e8627965"],
-    ["close(1005) (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_no_status_rcvd_close_reason)", () => Frame.encodeClose(enc, 1005), "8800"],
+    [
+      "close(1005) (wsproto tests/test_frame_protocol.py::TestFrameProtocolSend::test_no_status_rcvd_close_reason)",
+      () => Frame.encodeClose(enc, 1005),
+      "8800"
+    ],
     ["close(undefined, \"\")", () => Frame.encodeClose(enc, undefined, ""), "8800"],
     ["close(1014)", () => Frame.encodeClose(enc, 1014), "880203f6"],
     ["close(3000, \"\")", () => Frame.encodeClose(enc, 3000, ""), "88020bb8"],
@@ -1383,7 +1440,10 @@ describe("encoder: client masking (wsproto tests/test_frame_protocol.py::TestFra
   it("the default key source gives 4 bytes and frames a server decodes", () => {
     expect(Frame.randomMaskKey().length).toBe(4)
     const enc = Frame.encoder({ role: "client" })
-    const fed = server(encodedBytes(Frame.encodeMessage(enc, "hello")), encodedBytes(Frame.encodeMessage(enc, repeatByte(1, 300))))
+    const fed = server(
+      encodedBytes(Frame.encodeMessage(enc, "hello")),
+      encodedBytes(Frame.encodeMessage(enc, repeatByte(1, 300)))
+    )
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([text("hello"), binary(repeatByte(1, 300))])
   })
@@ -1425,7 +1485,8 @@ describe("encoder: fragmentSize", () => {
   it("client frames split by fragmentSize are each masked with the injected key", () => {
     const enc = clientEncoder(RFC_KEY, { fragmentSize: 3 })
     expect(encodedHex(Frame.encodeMessage(enc, "Hello"))).toBe(
-      "0183" + "37fa213d" + toHex(applyMask(utf8("Hel"), RFC_KEY)) + "8082" + "37fa213d" + toHex(applyMask(utf8("lo"), RFC_KEY))
+      "0183" + "37fa213d" + toHex(applyMask(utf8("Hel"), RFC_KEY)) + "8082" + "37fa213d" +
+        toHex(applyMask(utf8("lo"), RFC_KEY))
     )
   })
 })
@@ -1490,7 +1551,7 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
   }
 
   it("a frame with the RSV3 bit the extension claims is surfaced, and the header hook saw RSV3 (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_rsv_bit)", () => {
-    const { fed, calls } = withFake(hex("91 00"))
+    const { calls, fed } = withFake(hex("91 00"))
     expectOk(fed)
     expect(fed.frames).toHaveLength(1)
     expect(calls[0]).toBe(`header rsv=${Frame.RSV3} opcode=1 length=0`)
@@ -1510,7 +1571,7 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
   })
 
   it("the payload hook transforms an RSV3 frame's payload (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_payload_processing)", () => {
-    const { fed, calls } = withFake(concatBytes(hex("11 09"), FNORD))
+    const { calls, fed } = withFake(concatBytes(hex("11 09"), FNORD))
     expectOk(fed)
     expect(plainAll(fed.frames)).toEqual([text("FÑÖR∂", true, false)])
     expect(calls).toContain("payload")
@@ -1518,7 +1579,7 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
   })
 
   it("the payload hook runs on frames without RSV3 too and leaves them unchanged (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_no_payload_processing_when_not_wanted)", () => {
-    const { fed, calls } = withFake(concatBytes(hex("01 09"), FNORD))
+    const { calls, fed } = withFake(concatBytes(hex("01 09"), FNORD))
     expect(plainAll(fed.frames)).toEqual([text("fñör∂", true, false)])
     expect(calls).toContain("payload")
   })
@@ -1528,13 +1589,13 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
   })
 
   it("bytes from the completion hook are appended to the frame's last piece (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_frame_completion)", () => {
-    const { fed, calls } = withFake(concatBytes(hex("91 09"), FNORD))
+    const { calls, fed } = withFake(concatBytes(hex("91 09"), FNORD))
     expect(plainAll(fed.frames)).toEqual([text("FÑÖR∂™")])
     expect(calls).toContain("complete fin=true")
   })
 
   it("the completion hook runs on frames without RSV3 and may add nothing (wsproto tests/test_frame_protocol.py::TestFrameDecoderExtensions::test_no_frame_completion_when_not_wanted)", () => {
-    const { fed, calls } = withFake(concatBytes(hex("81 09"), FNORD))
+    const { calls, fed } = withFake(concatBytes(hex("81 09"), FNORD))
     expect(plainAll(fed.frames)).toEqual([text("fñör∂")])
     expect(calls).toContain("complete fin=true")
   })
@@ -1544,7 +1605,7 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
   })
 
   it("the hooks run for every piece, and completion only at the end of the frame", () => {
-    const { fed, calls } = withFake(concatBytes(hex("91 06"), utf8("abc")), utf8("def"))
+    const { calls, fed } = withFake(concatBytes(hex("91 06"), utf8("abc")), utf8("def"))
     expect(plainAll(fed.frames)).toEqual([text("ABC", false, false), text("DEF™")])
     expect(calls.slice(1)).toEqual(["payload", "payload", "complete fin=true"])
   })
@@ -1646,7 +1707,10 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
       inboundHeader: (state) => ({ state, value: Frame.RSV1 }),
       inboundPayload: (state, data) => ({ state, value: concatBytes(data, data) })
     }
-    const fed = decodeAll({ role: "client", extensions: [doubling], maxMessageSize: 10 }, hex("c2 06 01 02 03 04 05 06"))
+    const fed = decodeAll(
+      { role: "client", extensions: [doubling], maxMessageSize: 10 },
+      hex("c2 06 01 02 03 04 05 06")
+    )
     expectFailure(fed, 1009)
   })
 })

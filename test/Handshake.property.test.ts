@@ -47,9 +47,16 @@ const extraHeadersArb: fc.Arbitrary<Array<[string, string]>> = fc.array(
   { maxLength: 6 }
 )
 
-const labelArb = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-".split("")), minLength: 1, maxLength: 12 })
+const labelArb = fc.string({
+  unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789-".split("")),
+  minLength: 1,
+  maxLength: 12
+})
 const hostArb = fc
-  .tuple(fc.array(labelArb, { minLength: 1, maxLength: 3 }), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }))
+  .tuple(
+    fc.array(labelArb, { minLength: 1, maxLength: 3 }),
+    fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined })
+  )
   .map(([labels, port]) => `${labels.join(".")}${port === undefined ? "" : `:${port}`}`)
   .filter((host) => !host.split(".").some((label) => label.startsWith("xn--")))
 
@@ -208,7 +215,11 @@ const newClient = () =>
     new Events.Request({ host: "a", target: "/", subprotocols: ["chat"] })
   ).state
 
-const chunkedBody = (pieces: ReadonlyArray<Uint8Array>, extension: string, trailers: ReadonlyArray<string>): Uint8Array =>
+const chunkedBody = (
+  pieces: ReadonlyArray<Uint8Array>,
+  extension: string,
+  trailers: ReadonlyArray<string>
+): Uint8Array =>
   concatAll([
     ...pieces.flatMap((piece) => [latin1(`${piece.length.toString(16)}${extension}\r\n`), piece, latin1("\r\n")]),
     latin1(`0${extension}\r\n${trailers.map((line) => `${line}\r\n`).join("")}\r\n`)
@@ -238,7 +249,10 @@ const responseArb: fc.Arbitrary<Uint8Array> = fc.oneof(
     fc.constantFrom("", ";a=b", " ;x", ";q=\"v\""),
     fc.array(fc.tuple(tokenArb, visibleArb).map(([name, value]) => `${name}: ${value}`), { maxLength: 2 })
   ).map(([pieces, extension, trailers]) =>
-    concatBytes(httpHead("HTTP/1.1 403 Forbidden", ["Transfer-Encoding: chunked"]), chunkedBody(pieces, extension, trailers))
+    concatBytes(
+      httpHead("HTTP/1.1 403 Forbidden", ["Transfer-Encoding: chunked"]),
+      chunkedBody(pieces, extension, trailers)
+    )
   ),
   bodyArb.map((body) => concatBytes(httpHead("HTTP/1.1 400 Bad Request", ["Connection: close"]), body)),
   fc.constantFrom(httpHead("HTTP/1.1 100 Continue"), httpHead("HTTP/1.1 204 No Content"))
@@ -248,7 +262,11 @@ const responseArb: fc.Arbitrary<Uint8Array> = fc.oneof(
 type Mutation = readonly ["replace" | "insert" | "delete", number, number]
 
 const mutationsArb: fc.Arbitrary<Array<Mutation>> = fc.array(
-  fc.tuple(fc.constantFrom("replace" as const, "insert" as const, "delete" as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
+  fc.tuple(
+    fc.constantFrom("replace" as const, "insert" as const, "delete" as const),
+    fc.nat(),
+    fc.integer({ min: 0, max: 255 })
+  ),
   { minLength: 1, maxLength: 4 }
 )
 
@@ -265,11 +283,49 @@ const mutate = (bytes: Uint8Array, mutations: ReadonlyArray<Mutation>): Uint8Arr
 
 /** Pieces of HTTP heads, so that random input often gets past the first line. */
 const HTTPISH = [
-  "GET", "POST", " ", "/", "HTTP/1.1", "HTTP/1.0", "HTTP/1.1 101 Switching Protocols", "HTTP/1.1 400 x",
-  "\r\n", "\r\n\r\n", "\n", "\r", ":", ": ", ",", ";", "=", "\"", "\t", "Host", "Upgrade", "websocket",
-  "Connection", "upgrade", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version", "13",
-  "Sec-WebSocket-Accept", RFC_ACCEPT, "Sec-WebSocket-Protocol", "chat", "Sec-WebSocket-Extensions", "xn--",
-  "Content-Length", "5", "Transfer-Encoding", "chunked", "0", "ff", "\x00", "\xe9", "\x7f"
+  "GET",
+  "POST",
+  " ",
+  "/",
+  "HTTP/1.1",
+  "HTTP/1.0",
+  "HTTP/1.1 101 Switching Protocols",
+  "HTTP/1.1 400 x",
+  "\r\n",
+  "\r\n\r\n",
+  "\n",
+  "\r",
+  ":",
+  ": ",
+  ",",
+  ";",
+  "=",
+  "\"",
+  "\t",
+  "Host",
+  "Upgrade",
+  "websocket",
+  "Connection",
+  "upgrade",
+  "Sec-WebSocket-Key",
+  "dGhlIHNhbXBsZSBub25jZQ==",
+  "Sec-WebSocket-Version",
+  "13",
+  "Sec-WebSocket-Accept",
+  RFC_ACCEPT,
+  "Sec-WebSocket-Protocol",
+  "chat",
+  "Sec-WebSocket-Extensions",
+  "xn--",
+  "Content-Length",
+  "5",
+  "Transfer-Encoding",
+  "chunked",
+  "0",
+  "ff",
+  "\x00",
+  "\xe9",
+  "\x7f"
 ]
 const httpishArb = fc.array(fc.constantFrom(...HTTPISH), { maxLength: 60 }).map((parts) => latin1(parts.join("")))
 
@@ -321,7 +377,9 @@ describe("(a) how the input is cut does not matter", () => {
         const split = receiveAll(server, [...cut(bytes, cuts), null])
         expect(plainEvents(split.events)).toEqual(plainEvents(whole.events))
         expect(split.error?.message).toBe(whole.error?.message)
-        const hint = (fed: typeof whole) => (fed.error?.eventHint === undefined ? undefined : plainEvent(fed.error.eventHint))
+        const hint = (
+          fed: typeof whole
+        ) => (fed.error?.eventHint === undefined ? undefined : plainEvent(fed.error.eventHint))
         expect(hint(split)).toEqual(hint(whole))
         if (whole.error === undefined) expect(comparable(split.state)).toEqual(comparable(whole.state))
       }),
@@ -348,12 +406,11 @@ describe("(a) how the input is cut does not matter", () => {
   it("a client's rejection body is the bytes sent, followed by exactly one empty finished RejectData", () => {
     fc.assert(
       fc.property(bodyArb, fc.constantFrom("length", "chunked", "close"), cutsArb, (body, framing, cuts) => {
-        const head =
-          framing === "length"
-            ? httpHead("HTTP/1.1 404 Not Found", [`Content-Length: ${body.length}`])
-            : framing === "chunked"
-              ? httpHead("HTTP/1.1 404 Not Found", ["Transfer-Encoding: chunked"])
-              : httpHead("HTTP/1.1 404 Not Found")
+        const head = framing === "length"
+          ? httpHead("HTTP/1.1 404 Not Found", [`Content-Length: ${body.length}`])
+          : framing === "chunked"
+          ? httpHead("HTTP/1.1 404 Not Found", ["Transfer-Encoding: chunked"])
+          : httpHead("HTTP/1.1 404 Not Found")
         const wire = framing === "chunked" ? chunkedBody(body.length === 0 ? [] : [body], "", []) : body
         const fed = clientFeed(newClient(), [...cut(concatBytes(head, wire), cuts), null])
         expect(fed.error).toBeUndefined()
@@ -459,13 +516,15 @@ describe("(c) a client and a server wired to each other", () => {
       fc.property(scenarioArb, nonceArb, (scenario, nonce) => {
         const offered = scenario.offers.map(clientExtension)
         const supported = scenario.offers.filter((offer) => offer.supported).map((offer) => serverExtension(offer.name))
-        const subprotocol =
-          scenario.choice === undefined || scenario.subprotocols.length === 0
-            ? undefined
-            : scenario.subprotocols[scenario.choice % scenario.subprotocols.length]
+        const subprotocol = scenario.choice === undefined || scenario.subprotocols.length === 0
+          ? undefined
+          : scenario.subprotocols[scenario.choice % scenario.subprotocols.length]
 
         // Client → server.
-        const sentRequest = sendOk(Handshake.make({ connectionType: CLIENT, nonce: () => nonce }), requestEvent(scenario, offered))
+        const sentRequest = sendOk(
+          Handshake.make({ connectionType: CLIENT, nonce: () => nonce }),
+          requestEvent(scenario, offered)
+        )
         const atServer = Handshake.receive(Handshake.make({ connectionType: SERVER }), sentRequest.bytes)
         expect(atServer.error).toBeUndefined()
         expect(atServer.events).toHaveLength(1)
@@ -476,10 +535,13 @@ describe("(c) a client and a server wired to each other", () => {
         expect(request.subprotocols).toEqual(scenario.subprotocols)
         expect(request.extensions).toEqual(
           scenario.offers.map((offer) =>
-            [offer.name, ...offer.parameters.map((p) => (p.value === undefined ? p.name : `${p.name}=${p.value}`))].join("; ")
+            [offer.name, ...offer.parameters.map((p) => (p.value === undefined ? p.name : `${p.name}=${p.value}`))]
+              .join("; ")
           )
         )
-        expect(request.extraHeaders.slice(4)).toEqual(scenario.clientHeaders.map(([name, value]) => [name.toLowerCase(), value]))
+        expect(request.extraHeaders.slice(4)).toEqual(
+          scenario.clientHeaders.map(([name, value]) => [name.toLowerCase(), value])
+        )
 
         // Server → client.
         const accept = new Events.AcceptConnection({
@@ -496,7 +558,9 @@ describe("(c) a client and a server wired to each other", () => {
         const accepted = atClient.events[0] as Events.AcceptConnection
         expect(accepted._tag).toBe("AcceptConnection")
         expect(accepted.subprotocol).toBe(subprotocol)
-        expect(accepted.extraHeaders).toEqual(scenario.serverHeaders.map(([name, value]) => [name.toLowerCase(), value]))
+        expect(accepted.extraHeaders).toEqual(
+          scenario.serverHeaders.map(([name, value]) => [name.toLowerCase(), value])
+        )
 
         // The extensions agreed: those offered that the server supports, in the order offered.
         const agreedNames = scenario.offers.filter((offer) => offer.supported).map((offer) => offer.name)
@@ -519,16 +583,30 @@ describe("(c) a client and a server wired to each other", () => {
         fc.boolean(),
         cutsArb,
         (statusCode, headers, pieces, withLength, cuts) => {
-          const server = Handshake.receive(Handshake.make({ connectionType: SERVER }), requestBytes(
-            { host: "a", target: "/", subprotocols: [], choice: undefined, offers: [], clientHeaders: [], serverHeaders: [] },
-            RFC_NONCE
-          ))
+          const server = Handshake.receive(
+            Handshake.make({ connectionType: SERVER }),
+            requestBytes(
+              {
+                host: "a",
+                target: "/",
+                subprotocols: [],
+                choice: undefined,
+                offers: [],
+                clientHeaders: [],
+                serverHeaders: []
+              },
+              RFC_NONCE
+            )
+          )
           const body = concatAll(pieces)
           const rejectHeaders: Array<[string, string]> = [
             ...headers.filter(([name]) => !/^(content-length|transfer-encoding)$/i.test(name)),
             ...(withLength ? [["Content-Length", String(body.length)] as [string, string]] : [])
           ]
-          let state = sendOk(server.state, new Events.RejectConnection({ statusCode, headers: rejectHeaders, hasBody: true }))
+          let state = sendOk(
+            server.state,
+            new Events.RejectConnection({ statusCode, headers: rejectHeaders, hasBody: true })
+          )
           const wire: Array<Uint8Array> = [state.bytes]
           pieces.forEach((piece, i) => {
             state = sendOk(state.state, new Events.RejectData({ data: piece, bodyFinished: i === pieces.length - 1 }))

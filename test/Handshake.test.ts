@@ -224,7 +224,9 @@ const expectHintCloses = (
   expect(Handshake.state(received.state)).toBe(ConnectionState.CONNECTING)
   const sent = sendOk(received.state, error.eventHint!)
   const lines = headers.map(([name, value]) => `${name}: ${value}\r\n`).join("")
-  expect(latin1Text(sent.bytes)).toBe(`HTTP/1.1 ${statusCode} ${REASONS[statusCode]}\r\n${lines}content-length: 0\r\n\r\n`)
+  expect(latin1Text(sent.bytes)).toBe(
+    `HTTP/1.1 ${statusCode} ${REASONS[statusCode]}\r\n${lines}content-length: 0\r\n\r\n`
+  )
   expect(Handshake.state(sent.state)).toBe(ConnectionState.CLOSED)
   return error
 }
@@ -309,12 +311,18 @@ describe("the client's request (RFC 6455 §4.1)", () => {
   })
 
   it("extra headers are appended verbatim, case kept (wsproto tests/test_client.py::test_connection_request_additional_headers)", () => {
-    const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extraHeaders: [["X-Foo", "Bar"], ["x-bar", "Foo"]] }))
+    const sent = sendOk(
+      newClient(),
+      new Events.Request({ ...GET_ROOT, extraHeaders: [["X-Foo", "Bar"], ["x-bar", "Foo"]] })
+    )
     expect(latin1Text(sent.bytes)).toMatch(/Sec-WebSocket-Version: 13\r\nX-Foo: Bar\r\nx-bar: Foo\r\n\r\n$/)
   })
 
   it("an extension offering no parameters is offered by its bare name (wsproto tests/test_client.py::test_connection_request_simple_extension)", () => {
-    const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extensions: [fakeExtension("fake", { offer: () => [] })] }))
+    const sent = sendOk(
+      newClient(),
+      new Events.Request({ ...GET_ROOT, extensions: [fakeExtension("fake", { offer: () => [] })] })
+    )
     expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Extensions: fake\r\n")
   })
 
@@ -326,8 +334,13 @@ describe("the client's request (RFC 6455 §4.1)", () => {
 
   it("an extension's parameters are written `name; p=v; flag` (wsproto tests/test_client.py::test_connection_request_parametrised_extension)", () => {
     const offer = () => [param("parameter1", "value1"), param("parameter2", "value2")]
-    const sent = sendOk(newClient(), new Events.Request({ ...GET_ROOT, extensions: [fakeExtension("fake", { offer })] }))
-    expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Extensions: fake; parameter1=value1; parameter2=value2\r\n")
+    const sent = sendOk(
+      newClient(),
+      new Events.Request({ ...GET_ROOT, extensions: [fakeExtension("fake", { offer })] })
+    )
+    expect(latin1Text(sent.bytes)).toContain(
+      "\r\nSec-WebSocket-Extensions: fake; parameter1=value1; parameter2=value2\r\n"
+    )
   })
 
   it("subprotocols are joined with ', ' in the order given (wsproto tests/test_client.py::test_connection_request_subprotocols)", () => {
@@ -358,7 +371,10 @@ describe("the client's request (RFC 6455 §4.1)", () => {
     sendFails(newClient(), new Events.Request({ host: "example.com", target }))
   })
 
-  it.each([["an empty string", ""], ["a space", "a b"], ["a comma", "a,b"], ["CR LF", "a\r\nX: 1"], ["non-ASCII", "é"]])(
+  it.each([["an empty string", ""], ["a space", "a b"], ["a comma", "a,b"], ["CR LF", "a\r\nX: 1"], [
+    "non-ASCII",
+    "é"
+  ]])(
     "a subprotocol with %s is not a token: LocalProtocolError",
     (_, subprotocol) => {
       sendFails(newClient(), new Events.Request({ ...GET_ROOT, subprotocols: ["ok", subprotocol] }))
@@ -385,7 +401,10 @@ describe("header injection: what the user gives is checked before it reaches the
     sendFails(newClient(), new Events.Request({ ...GET_ROOT, extraHeaders: [["X", value]] }))
   })
 
-  it.each([["empty", ""], ["with a space", "X Y"], ["with a colon", "X:"], ["with CR LF", "X\r\nY"], ["non-ASCII", "Ä"]])(
+  it.each([["empty", ""], ["with a space", "X Y"], ["with a colon", "X:"], ["with CR LF", "X\r\nY"], [
+    "non-ASCII",
+    "Ä"
+  ]])(
     "a request's extra header name that is %s is a LocalProtocolError",
     (_, name) => {
       sendFails(newClient(), new Events.Request({ ...GET_ROOT, extraHeaders: [[name, "v"]] }))
@@ -420,7 +439,10 @@ describe("header injection: what the user gives is checked before it reaches the
       ["fake", [param("p", "a b")]]
     ]
     const written = cases.flatMap(([name, parameters]) => {
-      const result = Handshake.send(newClient(), new Events.Request({ ...GET_ROOT, extensions: [fakeExtension(name, { offer: () => parameters })] }))
+      const result = Handshake.send(
+        newClient(),
+        new Events.Request({ ...GET_ROOT, extensions: [fakeExtension(name, { offer: () => parameters })] })
+      )
       const bytes = sentBytes(result)
       return bytes === undefined ? [] : [/Sec-WebSocket-Extensions: (.*)\r\n/.exec(latin1Text(bytes))?.[1]]
     })
@@ -430,7 +452,9 @@ describe("header injection: what the user gives is checked before it reaches the
   it("an accepted extension parameter that is not a token is a LocalProtocolError (RFC 6455 §9.1)", () => {
     const { state } = serverReceived(request([...STD, "Sec-WebSocket-Extensions: fake"]))
     const written = [param("p", "a,b"), param("p", "a b"), param("p q")].flatMap((answer) => {
-      const supported: Extension = fakeExtension("fake", { accept: () => ({ extension: supported, parameters: [answer] }) })
+      const supported: Extension = fakeExtension("fake", {
+        accept: () => ({ extension: supported, parameters: [answer] })
+      })
       const result = Handshake.send(state, new Events.AcceptConnection({ extensions: [supported] }))
       const bytes = sentBytes(result)
       return bytes === undefined ? [] : [/Sec-WebSocket-Extensions: (.*)\r\n/.exec(latin1Text(bytes))?.[1]]
@@ -443,7 +467,9 @@ describe("header injection: what the user gives is checked before it reaches the
     const bad: Events.Headers = [...headers, ["X", "a\r\nX-Injected: 1"]]
     expect(expectError(Handshake.initiateUpgradeConnection(newServer(), bad, "/"))).toBeInstanceOf(LocalProtocolError)
     for (const path of ["", "/a b", "/\r\n", "/é"]) {
-      expect(expectError(Handshake.initiateUpgradeConnection(newServer(), headers, path))).toBeInstanceOf(LocalProtocolError)
+      expect(expectError(Handshake.initiateUpgradeConnection(newServer(), headers, path))).toBeInstanceOf(
+        LocalProtocolError
+      )
     }
   })
 })
@@ -526,7 +552,13 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   it("names and token values are case-insensitive: keep-alive, UPGRADE / WebSocket; the target is kept (RFC 6455 §4.2.1)", () => {
     const received = serverReceived(
       request(
-        ["host: a", "CONNECTION: keep-alive, UPGRADE", "upgrade: WebSocket", `sec-websocket-key: ${RFC_KEY}`, "SEC-WEBSOCKET-VERSION: 13"],
+        [
+          "host: a",
+          "CONNECTION: keep-alive, UPGRADE",
+          "upgrade: WebSocket",
+          `sec-websocket-key: ${RFC_KEY}`,
+          "SEC-WEBSOCKET-VERSION: 13"
+        ],
         "GET /a/b?q=1 HTTP/1.1"
       )
     )
@@ -552,11 +584,23 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it("a method other than GET is rejected with 400: 'Request method must be GET' (wsproto tests/test_server.py::test_connection_request_bad_method)", () => {
-    expectServerRejects(request(STD, "POST / HTTP/1.1"), 400, "InvalidHandshake", [], exactMessage("Request method must be GET"))
+    expectServerRejects(
+      request(STD, "POST / HTTP/1.1"),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Request method must be GET")
+    )
   })
 
   it("the method is case-sensitive: get is rejected with 400", () => {
-    expectServerRejects(request(STD, "get / HTTP/1.1"), 400, "InvalidHandshake", [], exactMessage("Request method must be GET"))
+    expectServerRejects(
+      request(STD, "get / HTTP/1.1"),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Request method must be GET")
+    )
   })
 
   it("an HTTP/1.0 request is rejected with 400 (wsproto accepts it, RFC 6455 §4.2.1)", () => {
@@ -568,7 +612,13 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it("a missing Connection header is rejected with 400: 'Missing header, 'Connection: Upgrade''", () => {
-    expectServerRejects(request(stdWithout("Connection")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Connection: Upgrade'"))
+    expectServerRejects(
+      request(stdWithout("Connection")),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Missing header, 'Connection: Upgrade'")
+    )
   })
 
   it("Connection without the upgrade token (Keep-Alive, No-Upgrade) is rejected with 400 (wsproto tests/test_server.py::test_connection_request_bad_connection_header)", () => {
@@ -582,8 +632,10 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it("the upgrade token may be on any Connection line (RFC 9110 §5.3; wsproto reads only the last line)", () => {
-    expect(serverReceived(request(stdWithout("Connection", "Connection: Upgrade", "Connection: keep-alive"))).events).toHaveLength(1)
-    expect(serverReceived(request(stdWithout("Connection", "Connection: keep-alive", "Connection: Upgrade"))).events).toHaveLength(1)
+    expect(serverReceived(request(stdWithout("Connection", "Connection: Upgrade", "Connection: keep-alive"))).events)
+      .toHaveLength(1)
+    expect(serverReceived(request(stdWithout("Connection", "Connection: keep-alive", "Connection: Upgrade"))).events)
+      .toHaveLength(1)
   })
 
   it("a missing Sec-WebSocket-Version is rejected with 400 and Sec-WebSocket-Version: 13 (RFC 6455 §4.2.1, §4.4)", () => {
@@ -620,7 +672,13 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it("a missing Sec-WebSocket-Key is rejected with 400: 'Missing header, 'Sec-WebSocket-Key'' (wsproto tests/test_server.py::test_connection_request_key_header)", () => {
-    expectServerRejects(request(stdWithout("Sec-WebSocket-Key")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Sec-WebSocket-Key'"))
+    expectServerRejects(
+      request(stdWithout("Sec-WebSocket-Key")),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Missing header, 'Sec-WebSocket-Key'")
+    )
   })
 
   it.each([
@@ -639,11 +697,23 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it("a missing Upgrade header is rejected with 400: 'Missing header, 'Upgrade: websocket''", () => {
-    expectServerRejects(request(stdWithout("Upgrade")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Upgrade: websocket'"))
+    expectServerRejects(
+      request(stdWithout("Upgrade")),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Missing header, 'Upgrade: websocket'")
+    )
   })
 
   it("Upgrade: h2c is rejected with 400 (wsproto tests/test_server.py::test_connection_request_bad_upgrade_header)", () => {
-    expectServerRejects(request(stdWithout("Upgrade", "Upgrade: h2c")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Upgrade: websocket'"))
+    expectServerRejects(
+      request(stdWithout("Upgrade", "Upgrade: h2c")),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Missing header, 'Upgrade: websocket'")
+    )
   })
 
   it("Upgrade is a token list: 'websocket, foo' and 'foo, websocket' are accepted (RFC 9110 §7.8; wsproto differs)", () => {
@@ -652,7 +722,13 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
   })
 
   it("a missing Host is rejected with 400: 'Missing header, 'Host'' (wsproto tests/test_handshake.py::test_rejected_handshake for HTTP/1.1)", () => {
-    expectServerRejects(request(stdWithout("Host")), 400, "InvalidHandshake", [], exactMessage("Missing header, 'Host'"))
+    expectServerRejects(
+      request(stdWithout("Host")),
+      400,
+      "InvalidHandshake",
+      [],
+      exactMessage("Missing header, 'Host'")
+    )
   })
 
   it("an empty Host is rejected with 400", () => {
@@ -674,7 +750,11 @@ describe("the server's checks of the request (RFC 6455 §4.2.1)", () => {
     expect(messageOf(request(["Host: a", "Connection: upgrade", "Sec-WebSocket-Version: 13"]))).toBe(
       "Missing header, 'Sec-WebSocket-Key'"
     )
-    expect(messageOf(request(["Host: a", "Connection: upgrade", "Sec-WebSocket-Version: 13", `Sec-WebSocket-Key: ${RFC_KEY}`])))
+    expect(
+      messageOf(
+        request(["Host: a", "Connection: upgrade", "Sec-WebSocket-Version: 13", `Sec-WebSocket-Key: ${RFC_KEY}`])
+      )
+    )
       .toBe("Missing header, 'Upgrade: websocket'")
     expect(messageOf(request(stdWithout("Host")))).toBe("Missing header, 'Host'")
   })
@@ -734,7 +814,8 @@ describe("limits: the head's size and header count (431)", () => {
   it("maxHeadSize and maxHeaders are options", () => {
     expectHintCloses(Handshake.receive(newServer({ maxHeadSize: 100 }), request()), 431, "HeadTooLarge")
     expectHintCloses(Handshake.receive(newServer({ maxHeaders: 4 }), request()), 431, "HeadTooLarge")
-    expect(Handshake.receive(newServer({ maxHeaders: 5, maxHeadSize: request().length }), request()).error).toBeUndefined()
+    expect(Handshake.receive(newServer({ maxHeaders: 5, maxHeadSize: request().length }), request()).error)
+      .toBeUndefined()
   })
 
   it("a client fails a response head over its limit with a RemoteProtocolError", () => {
@@ -791,7 +872,9 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     expect(sendFails(state, new Events.AcceptConnection({ subprotocol: "chat" })).message).toBe(
       "Cannot accept subprotocol \"chat\": the client offered \"Chat\"; accept one of those or none"
     )
-    expect(Handshake.state(sendOk(state, new Events.AcceptConnection({ subprotocol: "Chat" })).state)).toBe(ConnectionState.OPEN)
+    expect(Handshake.state(sendOk(state, new Events.AcceptConnection({ subprotocol: "Chat" })).state)).toBe(
+      ConnectionState.OPEN
+    )
   })
 
   it("an accepted extension's parameters are answered (wsproto tests/test_server.py::test_handshake_with_extension, ::test_handshake_with_extension_params)", () => {
@@ -802,10 +885,14 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
         return { extension: supported, parameters: [param("parameter1", "value1"), param("parameter2", "value2")] }
       }
     })
-    const { state } = serverReceived(request([...STD, "Sec-WebSocket-Extensions: fake; parameter1=value3; parameter2=value4"]))
+    const { state } = serverReceived(
+      request([...STD, "Sec-WebSocket-Extensions: fake; parameter1=value3; parameter2=value4"])
+    )
     const sent = sendOk(state, new Events.AcceptConnection({ extensions: [supported] }))
     expect(calls).toEqual([[param("parameter1", "value3"), param("parameter2", "value4")]])
-    expect(latin1Text(sent.bytes)).toContain("\r\nSec-WebSocket-Extensions: fake; parameter1=value1; parameter2=value2\r\n")
+    expect(latin1Text(sent.bytes)).toContain(
+      "\r\nSec-WebSocket-Extensions: fake; parameter1=value1; parameter2=value2\r\n"
+    )
     expect(Handshake.extensions(sent.state)).toEqual([supported])
   })
 
@@ -819,7 +906,9 @@ describe("the server's 101 (RFC 6455 §4.2.2)", () => {
     const configured = fakeExtension("fake")
     const supported = fakeExtension("fake", { accept: () => ({ extension: configured, parameters: [] }) })
     const { state } = serverReceived(request([...STD, "Sec-WebSocket-Extensions: fake"]))
-    expect(Handshake.extensions(sendOk(state, new Events.AcceptConnection({ extensions: [supported] })).state)).toEqual([configured])
+    expect(Handshake.extensions(sendOk(state, new Events.AcceptConnection({ extensions: [supported] })).state)).toEqual(
+      [configured]
+    )
   })
 
   it("of several offers of one extension the first acceptable wins, and accept is not asked again (RFC 7692 §5; wsproto differs: last wins)", () => {
@@ -914,12 +1003,17 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
   })
 
   it("the rejection's headers are written as given, before content-length (wsproto tests/test_server.py::test_handshake_rejection)", () => {
-    const sent = sendOk(serverReceived().state, new Events.RejectConnection({ statusCode: 403, headers: [["X-Why", "no"]] }))
+    const sent = sendOk(
+      serverReceived().state,
+      new Events.RejectConnection({ statusCode: 403, headers: [["X-Why", "no"]] })
+    )
     expect(latin1Text(sent.bytes)).toBe("HTTP/1.1 403 Forbidden\r\nX-Why: no\r\ncontent-length: 0\r\n\r\n")
   })
 
   it("a status outside 200–999 (101, 199, 1000) is a LocalProtocolError (RFC 9110 §15)", () => {
-    for (const statusCode of [101, 199, 1000]) sendFails(serverReceived().state, new Events.RejectConnection({ statusCode }))
+    for (const statusCode of [101, 199, 1000]) {
+      sendFails(serverReceived().state, new Events.RejectConnection({ statusCode }))
+    }
   })
 
   it("a body without a framing header is chunked: `2\\r\\nno\\r\\n`, then `2\\r\\npe\\r\\n0\\r\\n\\r\\n`, then CLOSED", () => {
@@ -927,7 +1021,9 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
       serverReceived().state,
       new Events.RejectConnection({ statusCode: 403, headers: [["Content-Type", "text/plain"]], hasBody: true })
     )
-    expect(latin1Text(head.bytes)).toBe("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
+    expect(latin1Text(head.bytes)).toBe(
+      "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     expect(Handshake.state(head.state)).toBe(ConnectionState.REJECTING)
     const first = sendOk(head.state, new Events.RejectData({ data: latin1("no"), bodyFinished: false }))
     expect(latin1Text(first.bytes)).toBe("2\r\nno\r\n")
@@ -962,7 +1058,10 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
   })
 
   it("a body longer than the Content-Length, or finished short of it, is a LocalProtocolError and the state stays REJECTING", () => {
-    const head = sendOk(serverReceived().state, new Events.RejectConnection({ headers: [["Content-Length", "5"]], hasBody: true }))
+    const head = sendOk(
+      serverReceived().state,
+      new Events.RejectConnection({ headers: [["Content-Length", "5"]], hasBody: true })
+    )
     sendFails(head.state, new Events.RejectData({ data: latin1("Hello!"), bodyFinished: false }))
     sendFails(head.state, new Events.RejectData({ data: latin1("Hell") }))
     expect(Handshake.state(head.state)).toBe(ConnectionState.REJECTING)
@@ -972,7 +1071,10 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
   it("an invalid or repeated user Content-Length is a LocalProtocolError", () => {
     const { state } = serverReceived()
     sendFails(state, new Events.RejectConnection({ headers: [["Content-Length", "abc"]], hasBody: true }))
-    sendFails(state, new Events.RejectConnection({ headers: [["Content-Length", "5"], ["Content-Length", "5"]], hasBody: true }))
+    sendFails(
+      state,
+      new Events.RejectConnection({ headers: [["Content-Length", "5"], ["Content-Length", "5"]], hasBody: true })
+    )
   })
 
   it("without a body, the user's content-length 0 is not repeated, and another length is a LocalProtocolError", () => {
@@ -983,13 +1085,21 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
   })
 
   it("with the user's Transfer-Encoding: chunked the pieces are chunk-encoded and nothing is added", () => {
-    const head = sendOk(serverReceived().state, new Events.RejectConnection({ headers: [["Transfer-Encoding", "chunked"]], hasBody: true }))
+    const head = sendOk(
+      serverReceived().state,
+      new Events.RejectConnection({ headers: [["Transfer-Encoding", "chunked"]], hasBody: true })
+    )
     expect(latin1Text(head.bytes)).toBe("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n")
-    expect(latin1Text(sendOk(head.state, new Events.RejectData({ data: latin1("x") })).bytes)).toBe("1\r\nx\r\n0\r\n\r\n")
+    expect(latin1Text(sendOk(head.state, new Events.RejectData({ data: latin1("x") })).bytes)).toBe(
+      "1\r\nx\r\n0\r\n\r\n"
+    )
   })
 
   it("with a user Transfer-Encoding that does not end in chunked the body is written raw", () => {
-    const head = sendOk(serverReceived().state, new Events.RejectConnection({ headers: [["Transfer-Encoding", "gzip"]], hasBody: true }))
+    const head = sendOk(
+      serverReceived().state,
+      new Events.RejectConnection({ headers: [["Transfer-Encoding", "gzip"]], hasBody: true })
+    )
     expect(latin1Text(sendOk(head.state, new Events.RejectData({ data: latin1("x") })).bytes)).toBe("x")
   })
 
@@ -1006,16 +1116,27 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
       state = sent.state
     }
     const fed = clientReceives([concatBytes(...wire)])
-    return { error: fed.error?.message, state: stateName(Handshake.state(fed.state)), events: plainEvents(fed.events).slice(1) }
+    return {
+      error: fed.error?.message,
+      state: stateName(Handshake.state(fed.state)),
+      events: plainEvents(fed.events).slice(1)
+    }
   }
 
   it("Content-Length together with Transfer-Encoding is refused, or written so that a client reads the body (RFC 9112 §6.2)", () => {
     const outcome = rejectionAtClient(
-      new Events.RejectConnection({ headers: [["Content-Length", "5"], ["Transfer-Encoding", "chunked"]], hasBody: true }),
+      new Events.RejectConnection({
+        headers: [["Content-Length", "5"], ["Transfer-Encoding", "chunked"]],
+        hasBody: true
+      }),
       [new Events.RejectData({ data: latin1("Hello") })]
     )
     if (outcome instanceof LocalProtocolError) return
-    expect(outcome).toEqual({ error: undefined, state: "ConnectionState.CLOSED", events: [dataEvent("Hello"), dataEvent("", true)] })
+    expect(outcome).toEqual({
+      error: undefined,
+      state: "ConnectionState.CLOSED",
+      events: [dataEvent("Hello"), dataEvent("", true)]
+    })
   })
 
   it("a bodiless rejection with the user's Transfer-Encoding: chunked is refused, or written so that a client reads it to its end", () => {
@@ -1070,7 +1191,10 @@ describe("the server's rejection (RFC 6455 §4.2.2 point 4)", () => {
   })
 
   it("a server's chunked rejection, fed to a client, gives the status, the headers lowercased and the body", () => {
-    const head = sendOk(serverReceived().state, new Events.RejectConnection({ statusCode: 403, headers: [["X-Why", "no"]], hasBody: true }))
+    const head = sendOk(
+      serverReceived().state,
+      new Events.RejectConnection({ statusCode: 403, headers: [["X-Why", "no"]], hasBody: true })
+    )
     const body1 = sendOk(head.state, new Events.RejectData({ data: latin1("go "), bodyFinished: false }))
     const body2 = sendOk(body1.state, new Events.RejectData({ data: latin1("away") }))
     const fed = clientReceives([head.bytes, body1.bytes, body2.bytes])
@@ -1109,12 +1233,20 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
   })
 
   it("names and token values in odd case are accepted (UPGRADE: WEBSOCKET, Connection: keep-alive, upgrade) (RFC 6455 §4.1)", () => {
-    const bytes = httpHead("HTTP/1.1 101 Whatever", ["UPGRADE: WEBSOCKET", "connection: keep-alive, upgrade", `SEC-WEBSOCKET-ACCEPT: ${RFC_ACCEPT}`])
+    const bytes = httpHead("HTTP/1.1 101 Whatever", [
+      "UPGRADE: WEBSOCKET",
+      "connection: keep-alive, upgrade",
+      `SEC-WEBSOCKET-ACCEPT: ${RFC_ACCEPT}`
+    ])
     expect(clientReceives([bytes]).events).toHaveLength(1)
   })
 
   it("Upgrade is a token list on the client too: 'foo, websocket' is accepted", () => {
-    const bytes = httpHead("HTTP/1.1 101 Switching Protocols", ["Upgrade: foo, websocket", "Connection: Upgrade", `Sec-WebSocket-Accept: ${RFC_ACCEPT}`])
+    const bytes = httpHead("HTTP/1.1 101 Switching Protocols", [
+      "Upgrade: foo, websocket",
+      "Connection: Upgrade",
+      `Sec-WebSocket-Accept: ${RFC_ACCEPT}`
+    ])
     expect(Handshake.state(clientReceives([bytes]).state)).toBe(ConnectionState.OPEN)
   })
 
@@ -1128,7 +1260,10 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
 
   it("a 101 without Connection, or with Connection: Keep-Alive, fails: 'Missing header, 'Connection: Upgrade'' (wsproto tests/test_client.py::test_handshake_response_broken_connection_header)", () => {
     const accept = `Sec-WebSocket-Accept: ${RFC_ACCEPT}`
-    failsWith(httpHead("HTTP/1.1 101 Switching Protocols", ["Upgrade: websocket", accept]), exactMessage("Missing header, 'Connection: Upgrade'"))
+    failsWith(
+      httpHead("HTTP/1.1 101 Switching Protocols", ["Upgrade: websocket", accept]),
+      exactMessage("Missing header, 'Connection: Upgrade'")
+    )
     failsWith(
       httpHead("HTTP/1.1 101 Switching Protocols", ["Upgrade: websocket", "Connection: Keep-Alive", accept]),
       exactMessage("Missing header, 'Connection: Upgrade'")
@@ -1137,7 +1272,10 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
 
   it("a 101 without Upgrade, or with Upgrade: h2, fails: 'Missing header, 'Upgrade: websocket'' (wsproto tests/test_client.py::test_handshake_response_broken_upgrade_header)", () => {
     const accept = `Sec-WebSocket-Accept: ${RFC_ACCEPT}`
-    failsWith(httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", accept]), exactMessage("Missing header, 'Upgrade: websocket'"))
+    failsWith(
+      httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", accept]),
+      exactMessage("Missing header, 'Upgrade: websocket'")
+    )
     failsWith(
       httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", "Upgrade: h2", accept]),
       exactMessage("Missing header, 'Upgrade: websocket'")
@@ -1145,7 +1283,10 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
   })
 
   it("a 101 without Sec-WebSocket-Accept fails: 'Bad accept token' (wsproto tests/test_client.py::test_handshake_response_missing_websocket_key_header)", () => {
-    failsWith(httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", "Upgrade: websocket"]), exactMessage("Bad accept token"))
+    failsWith(
+      httpHead("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", "Upgrade: websocket"]),
+      exactMessage("Bad accept token")
+    )
   })
 
   it("a wrong accept token, or two accept lines, fail: 'Bad accept token'", () => {
@@ -1155,7 +1296,10 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
   })
 
   it("the chosen subprotocol is reported when it was offered (wsproto tests/test_client.py::test_handshake_with_subprotocol)", () => {
-    const fed = clientReceives([response101(["Sec-WebSocket-Protocol: one"])], new Events.Request({ ...GET_ROOT, subprotocols: ["one", "two"] }))
+    const fed = clientReceives(
+      [response101(["Sec-WebSocket-Protocol: one"])],
+      new Events.Request({ ...GET_ROOT, subprotocols: ["one", "two"] })
+    )
     expect(plainEvents(fed.events)).toEqual([acceptEvent({ subprotocol: "one" })])
     expect(Handshake.subprotocol(fed.state)).toBe("one")
   })
@@ -1167,7 +1311,11 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
   it("a 101 naming two subprotocols fails, on one line or two (RFC 6455 §4.1, §11.3.4)", () => {
     const offered = new Events.Request({ ...GET_ROOT, subprotocols: ["a", "b"] })
     failsWith(response101(["Sec-WebSocket-Protocol: a, b"]), exactMessage("unrecognized subprotocol a, b"), offered)
-    failsWith(response101(["Sec-WebSocket-Protocol: a", "Sec-WebSocket-Protocol: b"]), /unrecognized subprotocol/, offered)
+    failsWith(
+      response101(["Sec-WebSocket-Protocol: a", "Sec-WebSocket-Protocol: b"]),
+      /unrecognized subprotocol/,
+      offered
+    )
     expect(plainEvents(clientReceives([response101(["Sec-WebSocket-Protocol: b"])], offered).events)).toEqual([
       acceptEvent({ subprotocol: "b" })
     ])
@@ -1199,7 +1347,10 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
 
   it("an offered extension without finalize is agreed as it is", () => {
     const offered = fakeExtension("fake", { offer: () => [] })
-    const fed = clientReceives([response101(["Sec-WebSocket-Extensions: fake"])], new Events.Request({ ...GET_ROOT, extensions: [offered] }))
+    const fed = clientReceives(
+      [response101(["Sec-WebSocket-Extensions: fake"])],
+      new Events.Request({ ...GET_ROOT, extensions: [offered] })
+    )
     expect(Handshake.extensions(fed.state)).toEqual([offered])
   })
 
@@ -1219,22 +1370,38 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
 
   it("an extension whose offer gave undefined was not offered: accepting it fails", () => {
     const extension = fakeExtension("fake", { offer: () => undefined })
-    failsWith(response101(["Sec-WebSocket-Extensions: fake"]), /unrecognized extension fake/, new Events.Request({ ...GET_ROOT, extensions: [extension] }))
+    failsWith(
+      response101(["Sec-WebSocket-Extensions: fake"]),
+      /unrecognized extension fake/,
+      new Events.Request({ ...GET_ROOT, extensions: [extension] })
+    )
   })
 
   it("an extension accepted twice fails", () => {
     const extension = fakeExtension("fake", { offer: () => [] })
-    failsWith(response101(["Sec-WebSocket-Extensions: fake, fake"]), /fake/, new Events.Request({ ...GET_ROOT, extensions: [extension] }))
+    failsWith(
+      response101(["Sec-WebSocket-Extensions: fake, fake"]),
+      /fake/,
+      new Events.Request({ ...GET_ROOT, extensions: [extension] })
+    )
   })
 
   it("an answer finalize refuses (an error) fails with that reason", () => {
     const extension = fakeExtension("fake", { offer: () => [], finalize: () => ({ error: "window too small" }) })
-    failsWith(response101(["Sec-WebSocket-Extensions: fake; w=8"]), /window too small/, new Events.Request({ ...GET_ROOT, extensions: [extension] }))
+    failsWith(
+      response101(["Sec-WebSocket-Extensions: fake; w=8"]),
+      /window too small/,
+      new Events.Request({ ...GET_ROOT, extensions: [extension] })
+    )
   })
 
   it("a malformed extension answer fails", () => {
     const extension = fakeExtension("fake", { offer: () => [] })
-    failsWith(response101(["Sec-WebSocket-Extensions: fake; p=\"a b\""]), /malformed/, new Events.Request({ ...GET_ROOT, extensions: [extension] }))
+    failsWith(
+      response101(["Sec-WebSocket-Extensions: fake; p=\"a b\""]),
+      /malformed/,
+      new Events.Request({ ...GET_ROOT, extensions: [extension] })
+    )
   })
 
   it("a response that is not HTTP fails: 'Bad HTTP message' (wsproto tests/test_client.py::test_protocol_error)", () => {
@@ -1248,8 +1415,12 @@ describe("the client's checks of the response (RFC 6455 §4.1)", () => {
 
   it("a 1xx other than 101 is a RejectConnection without a body, and CLOSED (wsproto tests/test_client.py::test_broken_handshake; RFC 9110 §15.2)", () => {
     for (const [status, reason] of [[100, "Continue"], [102, "Processing"]] as const) {
-      const fed = clientReceives([httpHead(`HTTP/1.1 ${status} ${reason}`, ["Connection: Upgrade", "Upgrade: websocket"])])
-      expect(plainEvents(fed.events)).toEqual([rejectEvent(status, [["connection", "Upgrade"], ["upgrade", "websocket"]], false)])
+      const fed = clientReceives([
+        httpHead(`HTTP/1.1 ${status} ${reason}`, ["Connection: Upgrade", "Upgrade: websocket"])
+      ])
+      expect(plainEvents(fed.events)).toEqual([
+        rejectEvent(status, [["connection", "Upgrade"], ["upgrade", "websocket"]], false)
+      ])
       expect(Handshake.state(fed.state)).toBe(ConnectionState.CLOSED)
     }
   })
@@ -1270,8 +1441,14 @@ describe("the client's reading of a rejection", () => {
   })
 
   it("a body in the same chunk as the head surfaces with it; bytes after the body are ignored", () => {
-    const fed = clientReceives([concatBytes(httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 5"]), latin1("Hello, more"))])
-    expect(plainEvents(fed.events)).toEqual([rejectEvent(400, [["content-length", "5"]]), dataEvent("Hello"), dataEvent("", true)])
+    const fed = clientReceives([
+      concatBytes(httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 5"]), latin1("Hello, more"))
+    ])
+    expect(plainEvents(fed.events)).toEqual([
+      rejectEvent(400, [["content-length", "5"]]),
+      dataEvent("Hello"),
+      dataEvent("", true)
+    ])
     expect(Handshake.state(fed.state)).toBe(ConnectionState.CLOSED)
   })
 
@@ -1302,12 +1479,21 @@ describe("the client's reading of a rejection", () => {
   })
 
   it("Transfer-Encoding overrides Content-Length", () => {
-    const fed = clientReceives([httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 1", "Transfer-Encoding: chunked"]), latin1("2\r\nok\r\n0\r\n\r\n")])
+    const fed = clientReceives([
+      httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 1", "Transfer-Encoding: chunked"]),
+      latin1("2\r\nok\r\n0\r\n\r\n")
+    ])
     expect(plainEvents(fed.events).slice(1)).toEqual([dataEvent("ok"), dataEvent("", true)])
   })
 
   it("a 204, a 304 and a Content-Length of 0 have an empty body: finished at once", () => {
-    for (const head of [httpHead("HTTP/1.1 204 No Content"), httpHead("HTTP/1.1 304 Not Modified"), httpHead("HTTP/1.1 404 Not Found", ["Content-Length: 0"])]) {
+    for (
+      const head of [
+        httpHead("HTTP/1.1 204 No Content"),
+        httpHead("HTTP/1.1 304 Not Modified"),
+        httpHead("HTTP/1.1 404 Not Found", ["Content-Length: 0"])
+      ]
+    ) {
       const fed = clientReceives([head])
       expect(plainEvents(fed.events).slice(1)).toEqual([dataEvent("", true)])
       expect(Handshake.state(fed.state)).toBe(ConnectionState.CLOSED)
@@ -1320,7 +1506,10 @@ describe("the client's reading of a rejection", () => {
   })
 
   it("a repeated identical Content-Length is one length", () => {
-    const fed = clientReceives([httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 2", "Content-Length: 2"]), latin1("ok")])
+    const fed = clientReceives([
+      httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 2", "Content-Length: 2"]),
+      latin1("ok")
+    ])
     expect(plainEvents(fed.events).slice(1)).toEqual([dataEvent("ok"), dataEvent("", true)])
   })
 
@@ -1360,7 +1549,12 @@ describe("the end of the input (RFC 6455 §4.1)", () => {
   })
 
   it("a client inside a Content-Length or chunked rejection body: RemoteProtocolError, state stays REJECTING", () => {
-    for (const head of [httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 5"]), httpHead("HTTP/1.1 400 Bad Request", ["Transfer-Encoding: chunked"])]) {
+    for (
+      const head of [
+        httpHead("HTTP/1.1 400 Bad Request", ["Content-Length: 5"]),
+        httpHead("HTTP/1.1 400 Bad Request", ["Transfer-Encoding: chunked"])
+      ]
+    ) {
       const fed = clientReceives([head, latin1("2"), null])
       expect(fed.error).toBeInstanceOf(RemoteProtocolError)
       expect(Handshake.state(fed.state)).toBe(ConnectionState.REJECTING)
@@ -1426,7 +1620,11 @@ describe("bytes after the handshake are kept for the connection (RFC 9110 §7.8)
     const received = serverReceived(concatBytes(request(), repeatByte(0x82, 60)))
     const fits = Handshake.receive(newServer({ maxHeadSize: 200 }), concatBytes(request(), repeatByte(0x82, 200)))
     expect(fits.error).toBeUndefined()
-    expectHintCloses(Handshake.receive(newServer({ maxHeadSize: 200 }), concatBytes(request(), repeatByte(0x82, 201))), 400, "InvalidHandshake")
+    expectHintCloses(
+      Handshake.receive(newServer({ maxHeadSize: 200 }), concatBytes(request(), repeatByte(0x82, 201))),
+      400,
+      "InvalidHandshake"
+    )
     expectHintCloses(Handshake.receive(received.state, repeatByte(0x82, 16 * 1024)), 400, "InvalidHandshake")
   })
 
@@ -1652,7 +1850,9 @@ describe("what may be sent in which state", () => {
 
   for (const role of ["server", "client"] as const) {
     for (const event of EVENTS) {
-      const allowedIn = Object.entries(ALLOWED[role]).filter(([, tags]) => tags.includes(event._tag)).map(([name]) => name)
+      const allowedIn = Object.entries(ALLOWED[role]).filter(([, tags]) => tags.includes(event._tag)).map(([name]) =>
+        name
+      )
       it(`a ${role} may send ${event._tag} ${allowedIn.length === 0 ? "in no state" : `only ${allowedIn.join(", ")}`}; elsewhere it is a LocalProtocolError`, () => {
         for (const [name, state] of roles[role]()) {
           const result = Handshake.send(state, event)
@@ -1749,7 +1949,9 @@ describe("H11Handshake, wsproto's class", () => {
     const hint = (thrown as RemoteProtocolError).eventHint!
     expect(server.state).toBe(ConnectionState.CONNECTING)
     expect([...server.events()]).toEqual([])
-    expect(latin1Text(server.send(hint))).toBe("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\ncontent-length: 0\r\n\r\n")
+    expect(latin1Text(server.send(hint))).toBe(
+      "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\ncontent-length: 0\r\n\r\n"
+    )
     expect(server.state).toBe(ConnectionState.CLOSED)
   })
 
@@ -1840,7 +2042,11 @@ describe("the extension negotiation functions (RFC 6455 §9.1)", () => {
     const calls: Array<ReadonlyArray<Parameter>> = []
     const fake = echoing("fake", calls)
     const result = Extensions.serverNegotiate(["fake; a=1", "fake; a=2"], [fake])
-    expect(result).toEqual({ extensions: [fake], answer: [{ name: "fake", parameters: [param("a", "1")] }], header: "fake; a=1" })
+    expect(result).toEqual({
+      extensions: [fake],
+      answer: [{ name: "fake", parameters: [param("a", "1")] }],
+      header: "fake; a=1"
+    })
     expect(calls).toEqual([[param("a", "1")]])
   })
 
@@ -1889,11 +2095,15 @@ describe("the extension negotiation functions (RFC 6455 §9.1)", () => {
   })
 
   it("clientNegotiate: an extension not offered is an error naming it", () => {
-    expect(Extensions.clientNegotiate(["bad"], [fakeExtension("fake")])).toEqual({ error: "unrecognized extension bad" })
+    expect(Extensions.clientNegotiate(["bad"], [fakeExtension("fake")])).toEqual({
+      error: "unrecognized extension bad"
+    })
   })
 
   it("clientNegotiate: an extension answered twice is an error", () => {
-    expect(Extensions.clientNegotiate(["fake", "fake; a"], [fakeExtension("fake")])).toEqual({ error: expect.stringContaining("twice") })
+    expect(Extensions.clientNegotiate(["fake", "fake; a"], [fakeExtension("fake")])).toEqual({
+      error: expect.stringContaining("twice")
+    })
   })
 
   it("clientNegotiate: finalize's refusal is the error", () => {
@@ -1902,7 +2112,9 @@ describe("the extension negotiation functions (RFC 6455 §9.1)", () => {
   })
 
   it("clientNegotiate: a malformed element is an error", () => {
-    expect(Extensions.clientNegotiate(["fake; a=\"b c\""], [fakeExtension("fake")])).toEqual({ error: expect.stringContaining("malformed") })
+    expect(Extensions.clientNegotiate(["fake; a=\"b c\""], [fakeExtension("fake")])).toEqual({
+      error: expect.stringContaining("malformed")
+    })
   })
 
   it("clientNegotiate: an empty answer agrees on nothing", () => {

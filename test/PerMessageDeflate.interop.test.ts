@@ -107,7 +107,12 @@ const jsonLike = (size: number): string => {
   const parts: Array<string> = []
   let length = 0
   for (let i = 0; length < size; i++) {
-    const part = JSON.stringify({ id: i, user: `user-${i % 97}`, score: (i * 7919) % 1000, tags: ["alpha", "beta", "gamma"].slice(i % 3) })
+    const part = JSON.stringify({
+      id: i,
+      user: `user-${i % 97}`,
+      score: (i * 7919) % 1000,
+      tags: ["alpha", "beta", "gamma"].slice(i % 3)
+    })
     parts.push(part)
     length += part.length + 1
   }
@@ -131,10 +136,16 @@ const script: ReadonlyArray<Message | ReadonlyArray<string>> = [
 ]
 
 /** The messages the script amounts to, as the echo should bring them back. */
-const expectedEchoes: ReadonlyArray<Message> = script.map((m) => (typeof m === "string" || m instanceof Uint8Array ? m : m.join("")))
+const expectedEchoes: ReadonlyArray<Message> = script.map((
+  m
+) => (typeof m === "string" || m instanceof Uint8Array ? m : m.join("")))
 
 const sizeOf = (m: Message | ReadonlyArray<string>): number =>
-  typeof m === "string" ? utf8(m).length : m instanceof Uint8Array ? m.length : m.reduce((n, p) => n + utf8(p).length, 0)
+  typeof m === "string"
+    ? utf8(m).length
+    : m instanceof Uint8Array
+    ? m.length
+    : m.reduce((n, p) => n + utf8(p).length, 0)
 
 /**
  * A comparable form of a message: its kind, length and SHA-256 (deep equality over 200 KiB arrays
@@ -210,7 +221,11 @@ class OurClient extends Watched {
     socket.on("error", () => {})
   }
 
-  static async connect(port: number, offer: Options | undefined, options: Partial<WSConnection.WSConnectionOptions> = {}): Promise<OurClient> {
+  static async connect(
+    port: number,
+    offer: Options | undefined,
+    options: Partial<WSConnection.WSConnectionOptions> = {}
+  ): Promise<OurClient> {
     const socket = net.connect({ host: "127.0.0.1", port })
     cleanups.push(() => {
       socket.destroy()
@@ -218,9 +233,20 @@ class OurClient extends Watched {
     await within(once(socket, "connect"), "the TCP connection")
     const client = new OurClient(socket, new WSConnection.WSConnection(ConnectionType.CLIENT, options))
     client.#write(
-      client.ws.send(new Events.Request({ host: `127.0.0.1:${port}`, target: "/", extensions: offer === undefined ? [] : [PMD.make(offer)] }))
+      client.ws.send(
+        new Events.Request({
+          host: `127.0.0.1:${port}`,
+          target: "/",
+          extensions: offer === undefined ? [] : [PMD.make(offer)]
+        })
+      )
     )
-    await client.until(() => (client.ws.state !== ConnectionState.CONNECTING || client.handshakeError !== undefined || client.closed ? true : undefined), "the 101")
+    await client.until(
+      () => (client.ws.state !== ConnectionState.CONNECTING || client.handshakeError !== undefined || client.closed
+        ? true
+        : undefined),
+      "the 101"
+    )
     return client
   }
 
@@ -260,7 +286,6 @@ class OurClient extends Watched {
     }
   }
 
-
   /** The 101's head and the frames the server sent after it. */
   wire(): { readonly head: string; readonly frames: Array<WireFrame> } {
     return splitHead(concatAll(this.received))
@@ -296,7 +321,11 @@ class OurClient extends Watched {
       // A peer that closes before echoing everything fails the test at once, saying why.
       const close = this.events.find((e) => e._tag === "CloseConnection") as Events.CloseConnection | undefined
       if (close !== undefined || this.closed) {
-        throw new Error(`closed after ${this.messages.length} echoes: ${close === undefined ? "socket closed" : `${close.code} ${close.reason}`}`)
+        throw new Error(
+          `closed after ${this.messages.length} echoes: ${
+            close === undefined ? "socket closed" : `${close.code} ${close.reason}`
+          }`
+        )
       }
       return undefined
     }, `${script.length} echoes`)
@@ -308,7 +337,8 @@ class OurClient extends Watched {
   async close(): Promise<void> {
     this.send(new Events.CloseConnection({ code: 1000 }))
     await this.until(() => (this.closed ? true : undefined), "the closing handshake")
-    expect(this.events.filter((e) => e._tag === "CloseConnection").map((e) => (e as Events.CloseConnection).code)).toEqual([1000])
+    expect(this.events.filter((e) => e._tag === "CloseConnection").map((e) => (e as Events.CloseConnection).code))
+      .toEqual([1000])
   }
 }
 
@@ -412,7 +442,10 @@ class WsClient extends Watched {
   closeCode: number | undefined = undefined
   closeReason = ""
 
-  private constructor(readonly ws: WebSocket, readonly responseHead: Record<string, string | Array<string> | undefined>) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly responseHead: Record<string, string | Array<string> | undefined>
+  ) {
     super()
     ws.on("message", (data, isBinary) => {
       const buffer = data as Buffer
@@ -435,11 +468,12 @@ class WsClient extends Watched {
     // Both listeners first: ws emits "open" right after "upgrade".
     const upgraded = once(ws, "upgrade")
     const opened = once(ws, "open")
-    const [response] = (await within(upgraded, "the 101")) as [{ headers: Record<string, string | Array<string> | undefined> }]
+    const [response] = (await within(upgraded, "the 101")) as [
+      { headers: Record<string, string | Array<string> | undefined> }
+    ]
     await within(opened, "the open event")
     return new WsClient(ws, response.headers)
   }
-
 
   async converse(): Promise<void> {
     for (const item of script) {
@@ -472,7 +506,9 @@ const bitsRange = [9, 10, 11, 12, 13, 14, 15] as const
 const agreedWithWsServer = (ours: Options, theirs: WsDeflateOptions): PMD.Agreed => ({
   serverNoContextTakeover: (ours.serverNoContextTakeover ?? false) || theirs.serverNoContextTakeover === true,
   clientNoContextTakeover: (ours.clientNoContextTakeover ?? false) || theirs.clientNoContextTakeover === true,
-  serverMaxWindowBits: typeof theirs.serverMaxWindowBits === "number" ? theirs.serverMaxWindowBits : (ours.serverMaxWindowBits ?? 15),
+  serverMaxWindowBits: typeof theirs.serverMaxWindowBits === "number"
+    ? theirs.serverMaxWindowBits
+    : (ours.serverMaxWindowBits ?? 15),
   clientMaxWindowBits: typeof theirs.clientMaxWindowBits === "number"
     ? theirs.clientMaxWindowBits
     : typeof ours.clientMaxWindowBits === "number"
@@ -487,7 +523,12 @@ interface Combination {
   readonly connection?: Partial<WSConnection.WSConnectionOptions>
 }
 
-const combo = (name: string, ours: Options, theirs: WsDeflateOptions, connection: Partial<WSConnection.WSConnectionOptions> = {}): Combination => ({
+const combo = (
+  name: string,
+  ours: Options,
+  theirs: WsDeflateOptions,
+  connection: Partial<WSConnection.WSConnectionOptions> = {}
+): Combination => ({
   name,
   ours,
   theirs,
@@ -508,10 +549,18 @@ describe("our client against a ws server", () => {
     combo("our bare offer (no client_max_window_bits)", { clientMaxWindowBits: false }, {}),
     combo(
       "everything on both sides",
-      { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 11 },
+      {
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: 12,
+        clientMaxWindowBits: 11
+      },
       { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 9 }
     ),
-    combo("windows agreed by both", { serverMaxWindowBits: 11, clientMaxWindowBits: 13 }, { serverMaxWindowBits: 11, clientMaxWindowBits: 13 }),
+    combo("windows agreed by both", { serverMaxWindowBits: 11, clientMaxWindowBits: 13 }, {
+      serverMaxWindowBits: 11,
+      clientMaxWindowBits: 13
+    }),
     combo("our level 9, memLevel 9", { level: 9, memLevel: 9 }, {}),
     combo("our level 1, memLevel 1", { level: 1, memLevel: 1 }, {}),
     combo("our level 0 (stored blocks)", { level: 0 }, {}),
@@ -519,7 +568,7 @@ describe("our client against a ws server", () => {
     combo("our client assembling messages", { serverNoContextTakeover: true }, {}, { assembleMessages: true })
   ]
 
-  it.each(combinations)("$name: echoes compressed both ways", async ({ ours, theirs, connection = {} }) => {
+  it.each(combinations)("$name: echoes compressed both ways", async ({ connection = {}, ours, theirs }) => {
     const port = await startWsServer({ ...theirs, threshold: 0 })
     const client = await OurClient.connect(port, ours, connection)
     expect(client.handshakeError).toBeUndefined()
@@ -528,7 +577,7 @@ describe("our client against a ws server", () => {
     expect(extensions.map((e) => e.name)).toEqual([PMD.NAME])
     expect(agreedOf(extensions[0]!)).toEqual(agreedWithWsServer(ours, theirs))
     await client.converse()
-    const { head, frames } = client.wire()
+    const { frames, head } = client.wire()
     expect(headerValue(head, "Sec-WebSocket-Extensions")).toMatch(/^permessage-deflate(;|$)/)
     // ws compressed every echo (threshold 0), and so did we.
     expectRsv1(frames, expectedEchoes.map(() => true))
@@ -628,8 +677,12 @@ const answerToWsClient = (theirs: WsDeflateOptions, ours: Options): string => {
 }
 
 /** A combination listed as [ws client's options, our server's options]. */
-const wsCombo = (name: string, theirs: WsDeflateOptions, ours: Options, connection: Partial<WSConnection.WSConnectionOptions> = {}): Combination =>
-  combo(name, ours, theirs, connection)
+const wsCombo = (
+  name: string,
+  theirs: WsDeflateOptions,
+  ours: Options,
+  connection: Partial<WSConnection.WSConnectionOptions> = {}
+): Combination => combo(name, ours, theirs, connection)
 
 describe("a ws client against our server", () => {
   const combinations: ReadonlyArray<Combination> = [
@@ -645,19 +698,30 @@ describe("a ws client against our server", () => {
     ...bitsRange.map((bits) => wsCombo(`our clientMaxWindowBits ${bits}`, {}, { clientMaxWindowBits: bits })),
     wsCombo(
       "everything on both sides",
-      { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 11 },
+      {
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: 12,
+        clientMaxWindowBits: 11
+      },
       { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 9 }
     ),
-    wsCombo("windows lowered by us", { serverMaxWindowBits: 13, clientMaxWindowBits: 14 }, { serverMaxWindowBits: 10, clientMaxWindowBits: 11 }),
-    wsCombo("windows lowered by ws", { serverMaxWindowBits: 9, clientMaxWindowBits: 10 }, { serverMaxWindowBits: 12, clientMaxWindowBits: 13 }),
+    wsCombo("windows lowered by us", { serverMaxWindowBits: 13, clientMaxWindowBits: 14 }, {
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 11
+    }),
+    wsCombo("windows lowered by ws", { serverMaxWindowBits: 9, clientMaxWindowBits: 10 }, {
+      serverMaxWindowBits: 12,
+      clientMaxWindowBits: 13
+    }),
     wsCombo("our level 9, memLevel 9", {}, { level: 9, memLevel: 9 }),
     wsCombo("our level 0 (stored blocks)", {}, { level: 0 }),
     wsCombo("our echoes fragmented by fragmentSize", {}, {}, { fragmentSize: 3000 }),
     wsCombo("our server assembling messages", { serverNoContextTakeover: true }, {}, { assembleMessages: true })
   ]
 
-  it.each(combinations)("$name: echoes compressed both ways", async ({ ours, theirs, connection = {} }) => {
-    const { port, connections } = await startOurServer(() => [PMD.make(ours)], connection)
+  it.each(combinations)("$name: echoes compressed both ways", async ({ connection = {}, ours, theirs }) => {
+    const { connections, port } = await startOurServer(() => [PMD.make(ours)], connection)
     const client = await WsClient.connect(port, { ...theirs, threshold: 0 })
     const answer = answerToWsClient(theirs, ours)
     expect(client.responseHead["sec-websocket-extensions"]).toBe(answer)
@@ -679,7 +743,7 @@ describe("a ws client against our server", () => {
 
   it("our threshold: small echoes go out uncompressed, and ws reads both kinds", async () => {
     const threshold = 64
-    const { port, connections } = await startOurServer(() => [PMD.make({ threshold })], { assembleMessages: true })
+    const { connections, port } = await startOurServer(() => [PMD.make({ threshold })], { assembleMessages: true })
     const client = await WsClient.connect(port, { threshold: 0 })
     await client.converse()
     const response = splitHead(concatAll(connections[0]!.sent))
@@ -688,13 +752,15 @@ describe("a ws client against our server", () => {
   })
 
   it("a ws client offering server_max_window_bits=8 is declined: plain frames both ways", async () => {
-    const { port, connections } = await startOurServer(() => [PMD.make()])
+    const { connections, port } = await startOurServer(() => [PMD.make()])
     const client = await WsClient.connect(port, { serverMaxWindowBits: 8, threshold: 0 })
     expect(client.responseHead["sec-websocket-extensions"]).toBeUndefined()
     expect(client.ws.extensions).toBe("")
     await client.converse()
     const request = splitHead(concatAll(connections[0]!.received))
-    expect(headerValue(request.head, "Sec-WebSocket-Extensions")).toBe("permessage-deflate; server_max_window_bits=8; client_max_window_bits")
+    expect(headerValue(request.head, "Sec-WebSocket-Extensions")).toBe(
+      "permessage-deflate; server_max_window_bits=8; client_max_window_bits"
+    )
     expectRsv1(request.frames, script.map(() => false))
     await client.close()
   })
@@ -708,7 +774,7 @@ describe("a ws client against our server", () => {
   })
 
   it("many connections to one server, each with its own agreement and context", async () => {
-    const { port, connections } = await startOurServer(() => [PMD.make({ serverMaxWindowBits: 12 })])
+    const { connections, port } = await startOurServer(() => [PMD.make({ serverMaxWindowBits: 12 })])
     const clients = await Promise.all([
       WsClient.connect(port, { threshold: 0 }),
       WsClient.connect(port, { threshold: 0, serverNoContextTakeover: true }),

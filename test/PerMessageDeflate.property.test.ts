@@ -11,8 +11,8 @@
  *     zlib, in random frames and reads, either direction) always end in 1009 under a 64 KiB
  *     message limit, surface at most that much, and leave the resident memory far below the bomb.
  */
-import * as zlib from "node:zlib"
 import fc from "fast-check"
+import * as zlib from "node:zlib"
 import { describe, expect, it } from "vitest"
 import { ConnectionState, ConnectionType } from "../src/ConnectionState.js"
 import { RemoteProtocolError } from "../src/Errors.js"
@@ -67,7 +67,9 @@ const connectionOptions: fc.Arbitrary<Partial<WSConnection.WSConnectionOptions>>
 /** Text: any code points (astral ones too), or text that compresses well. */
 const text = fc.oneof(
   fc.fullUnicodeString({ maxLength: 200 }),
-  fc.tuple(fc.fullUnicodeString({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 300 })).map(([s, n]) => s.repeat(n))
+  fc.tuple(fc.fullUnicodeString({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 300 })).map(([s, n]) =>
+    s.repeat(n)
+  )
 )
 
 /** Bytes: random, or runs that compress well. */
@@ -87,7 +89,12 @@ const textPieces = (data: string, raw: ReadonlyArray<number>): Array<string> => 
 
 /** One step of a conversation: a message (whole or in pieces, a ping after some pieces) or a ping. */
 type Step =
-  | { readonly _tag: "Message"; readonly up: boolean; readonly pieces: ReadonlyArray<string> | ReadonlyArray<Uint8Array>; readonly pingAfter: ReadonlyArray<boolean> }
+  | {
+    readonly _tag: "Message"
+    readonly up: boolean
+    readonly pieces: ReadonlyArray<string> | ReadonlyArray<Uint8Array>
+    readonly pingAfter: ReadonlyArray<boolean>
+  }
   | { readonly _tag: "Ping"; readonly up: boolean; readonly payload: Uint8Array }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -102,10 +109,21 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       })
       .map(({ cuts, data, pings, up }): Step => {
         const pieces = typeof data === "string" ? textPieces(data, cuts) : splitAt(data, cutsWithin(data.length, cuts))
-        return { _tag: "Message", up, pieces, pingAfter: pieces.map((_, i) => i < pieces.length - 1 && pings[i] === true) }
+        return {
+          _tag: "Message",
+          up,
+          pieces,
+          pingAfter: pieces.map((_, i) => i < pieces.length - 1 && pings[i] === true)
+        }
       })
   },
-  { weight: 1, arbitrary: fc.record({ up: fc.boolean(), payload: fc.uint8Array({ maxLength: 20 }) }).map((r): Step => ({ _tag: "Ping", ...r })) }
+  {
+    weight: 1,
+    arbitrary: fc.record({ up: fc.boolean(), payload: fc.uint8Array({ maxLength: 20 }) }).map((r): Step => ({
+      _tag: "Ping",
+      ...r
+    }))
+  }
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -136,9 +154,14 @@ const open = (
       new Events.Request({ host: "localhost", target: "/", extensions: [PMD.make(clientOptions)] })
     )
   )
-  const asked = WSConnection.receive(WSConnection.make({ ...serverConnection, connectionType: SERVER }), concatAll(request.bytes))
+  const asked = WSConnection.receive(
+    WSConnection.make({ ...serverConnection, connectionType: SERVER }),
+    concatAll(request.bytes)
+  )
   expect(asked.error).toBeUndefined()
-  const accepted = expectOk(WSConnection.send(asked.state, new Events.AcceptConnection({ extensions: [PMD.make(serverOptions)] })))
+  const accepted = expectOk(
+    WSConnection.send(asked.state, new Events.AcceptConnection({ extensions: [PMD.make(serverOptions)] }))
+  )
   const answered = WSConnection.receive(request.state, concatAll(accepted.bytes))
   expect(answered.error).toBeUndefined()
   expect(WSConnection.connectionState(answered.state)).toBe(ConnectionState.OPEN)
@@ -163,10 +186,16 @@ const deliver = (from: End, to: End, event: Events.Event, cuts: ReadonlyArray<nu
     for (const e of received.events) {
       if (e._tag === "TextMessage") {
         to.text += e.data
-        if (e.messageFinished) to.messages.push(to.text), (to.text = "")
+        if (e.messageFinished) {
+          to.messages.push(to.text)
+          to.text = ""
+        }
       } else if (e._tag === "BytesMessage") {
         to.bytes.push(e.data)
-        if (e.messageFinished) to.messages.push(concatAll(to.bytes)), (to.bytes = [])
+        if (e.messageFinished) {
+          to.messages.push(concatAll(to.bytes))
+          to.bytes = []
+        }
       } else if (e._tag === "Ping") {
         to.pings.push(Buffer.from(e.payload).toString("hex"))
       }
@@ -174,7 +203,9 @@ const deliver = (from: End, to: End, event: Events.Event, cuts: ReadonlyArray<nu
   }
 }
 
-const comparable = (m: string | Uint8Array): string => (typeof m === "string" ? `text:${m}` : `bytes:${Buffer.from(m).toString("hex")}`)
+const comparable = (
+  m: string | Uint8Array
+): string => (typeof m === "string" ? `text:${m}` : `bytes:${Buffer.from(m).toString("hex")}`)
 
 /** The messages of a sender's frames: each one's frames, in order. */
 const messagesOf = (frames: ReadonlyArray<WireFrame>): Array<Array<WireFrame>> => {
@@ -183,7 +214,10 @@ const messagesOf = (frames: ReadonlyArray<WireFrame>): Array<Array<WireFrame>> =
   for (const frame of frames) {
     if (frame.opcode >= 0x8) continue
     current.push(frame)
-    if (frame.fin) messages.push(current), (current = [])
+    if (frame.fin) {
+      messages.push(current)
+      current = []
+    }
   }
   return messages
 }
@@ -193,10 +227,22 @@ const messagesOf = (frames: ReadonlyArray<WireFrame>): Array<Array<WireFrame>> =
  * takeover, a stream per message without; in 64-byte output chunks, so that a match beyond the
  * agreed window fails.
  */
-const inflateDirection = (messages: ReadonlyArray<Array<WireFrame>>, windowBits: number, reset: boolean): Array<Uint8Array> => {
-  const compressed = messages.filter((m) => (m[0]!.rsv & Frame.RSV1) !== 0).map((m) => concatAll([...m.map((f) => f.payload), TAIL]))
+const inflateDirection = (
+  messages: ReadonlyArray<Array<WireFrame>>,
+  windowBits: number,
+  reset: boolean
+): Array<Uint8Array> => {
+  const compressed = messages.filter((m) => (m[0]!.rsv & Frame.RSV1) !== 0).map((m) =>
+    concatAll([...m.map((f) => f.payload), TAIL])
+  )
   const inflate = (data: Uint8Array) =>
-    new Uint8Array(zlib.inflateRawSync(data, { windowBits: Math.max(9, windowBits), chunkSize: 64, finishFlush: zlib.constants.Z_SYNC_FLUSH }))
+    new Uint8Array(
+      zlib.inflateRawSync(data, {
+        windowBits: Math.max(9, windowBits),
+        chunkSize: 64,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH
+      })
+    )
   return reset ? compressed.map(inflate) : compressed.length === 0 ? [] : [inflate(concatAll(compressed))]
 }
 
@@ -210,11 +256,19 @@ describe("permessage-deflate properties", () => {
         const agreed = agreedOf(clientSide[0]!)
         expect(agreedOf(serverSide[0]!)).toEqual(agreed)
         // Each side's requirements hold.
-        if (clientOptions.serverNoContextTakeover || serverOptions.serverNoContextTakeover) expect(agreed.serverNoContextTakeover).toBe(true)
-        if (clientOptions.clientNoContextTakeover || serverOptions.clientNoContextTakeover) expect(agreed.clientNoContextTakeover).toBe(true)
-        expect(agreed.serverMaxWindowBits).toBeLessThanOrEqual(Math.min(clientOptions.serverMaxWindowBits ?? 15, serverOptions.serverMaxWindowBits ?? 15))
+        if (clientOptions.serverNoContextTakeover || serverOptions.serverNoContextTakeover) {
+          expect(agreed.serverNoContextTakeover).toBe(true)
+        }
+        if (clientOptions.clientNoContextTakeover || serverOptions.clientNoContextTakeover) {
+          expect(agreed.clientNoContextTakeover).toBe(true)
+        }
+        expect(agreed.serverMaxWindowBits).toBeLessThanOrEqual(
+          Math.min(clientOptions.serverMaxWindowBits ?? 15, serverOptions.serverMaxWindowBits ?? 15)
+        )
         expect(agreed.serverMaxWindowBits).toBeGreaterThanOrEqual(9)
-        if (typeof clientOptions.clientMaxWindowBits === "number") expect(agreed.clientMaxWindowBits).toBeLessThanOrEqual(clientOptions.clientMaxWindowBits)
+        if (typeof clientOptions.clientMaxWindowBits === "number") {
+          expect(agreed.clientMaxWindowBits).toBeLessThanOrEqual(clientOptions.clientMaxWindowBits)
+        }
         if (typeof serverOptions.clientMaxWindowBits === "number" && clientOptions.clientMaxWindowBits !== false) {
           expect(agreed.clientMaxWindowBits).toBeLessThanOrEqual(serverOptions.clientMaxWindowBits)
         }
@@ -234,7 +288,7 @@ describe("permessage-deflate properties", () => {
         fc.array(step, { maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 6 }),
         (clientOptions, serverOptions, clientConnection, serverConnection, steps, cuts) => {
-          const { client, server, clientSide } = open(clientOptions, serverOptions, clientConnection, serverConnection)
+          const { client, clientSide, server } = open(clientOptions, serverOptions, clientConnection, serverConnection)
           const agreed = agreedOf(clientSide[0]!)
           const sentUp: Array<string | Uint8Array> = []
           const sentDown: Array<string | Uint8Array> = []
@@ -267,7 +321,9 @@ describe("permessage-deflate properties", () => {
                 pings.push(Buffer.from(`p${i}`).toString("hex"))
               }
             })
-            const whole = isText ? (s.pieces as ReadonlyArray<string>).join("") : concatAll(s.pieces as ReadonlyArray<Uint8Array>)
+            const whole = isText
+              ? (s.pieces as ReadonlyArray<string>).join("")
+              : concatAll(s.pieces as ReadonlyArray<Uint8Array>)
             ;(s.up ? sentUp : sentDown).push(whole)
             // The threshold applies to whole messages; a message sent in pieces is compressed.
             const threshold = (s.up ? clientOptions : serverOptions).threshold ?? 0
@@ -288,10 +344,18 @@ describe("permessage-deflate properties", () => {
           // zlib reads each direction's compressed stream with the agreed window.
           const upMessages = messagesOf(client.wrote)
           const up = inflateDirection(upMessages, agreed.clientMaxWindowBits, agreed.clientNoContextTakeover)
-          const upCompressed = sentUp.filter((_, i) => compressedUp[i]).map((m) => (typeof m === "string" ? utf8(m) : m))
+          const upCompressed = sentUp.filter((_, i) => compressedUp[i]).map((
+            m
+          ) => (typeof m === "string" ? utf8(m) : m))
           expect(Buffer.from(concatAll(up)).equals(Buffer.from(concatAll(upCompressed)))).toBe(true)
-          const down = inflateDirection(messagesOf(server.wrote), agreed.serverMaxWindowBits, agreed.serverNoContextTakeover)
-          const downCompressed = sentDown.filter((_, i) => compressedDown[i]).map((m) => (typeof m === "string" ? utf8(m) : m))
+          const down = inflateDirection(
+            messagesOf(server.wrote),
+            agreed.serverMaxWindowBits,
+            agreed.serverNoContextTakeover
+          )
+          const downCompressed = sentDown.filter((_, i) => compressedDown[i]).map((
+            m
+          ) => (typeof m === "string" ? utf8(m) : m))
           expect(Buffer.from(concatAll(down)).equals(Buffer.from(concatAll(downCompressed)))).toBe(true)
         }
       ),
@@ -312,7 +376,9 @@ type Pattern =
 const pattern: fc.Arbitrary<Pattern> = fc.oneof(
   fc.integer({ min: 0, max: 255 }).map((byte): Pattern => ({ _tag: "Fill", byte })),
   fc.uint8Array({ minLength: 2, maxLength: 64 }).map((unit): Pattern => ({ _tag: "Repeat", unit })),
-  fc.record({ byte: fc.integer({ min: 1, max: 255 }), every: fc.integer({ min: 512, max: 16 * KIB }) }).map((r): Pattern => ({ _tag: "Sparse", ...r }))
+  fc.record({ byte: fc.integer({ min: 1, max: 255 }), every: fc.integer({ min: 512, max: 16 * KIB }) }).map((
+    r
+  ): Pattern => ({ _tag: "Sparse", ...r }))
 )
 
 /** `length` bytes of a pattern; valid UTF-8 when `text` (ASCII only). */
@@ -343,7 +409,14 @@ interface Bomb {
  * deflated on its own and sync-flushed, so the units concatenate into one stream, and no more
  * than one unit is ever held uncompressed.
  */
-const makeBomb = (size: number, unit: number, patterns: ReadonlyArray<Pattern>, windowBits: number, level: number, text: boolean): Bomb => {
+const makeBomb = (
+  size: number,
+  unit: number,
+  patterns: ReadonlyArray<Pattern>,
+  windowBits: number,
+  level: number,
+  text: boolean
+): Bomb => {
   const cache = new Map<string, Buffer>()
   const parts: Array<Buffer> = []
   let made = 0
@@ -353,7 +426,11 @@ const makeBomb = (size: number, unit: number, patterns: ReadonlyArray<Pattern>, 
     const key = `${p}:${length}`
     let part = cache.get(key)
     if (part === undefined) {
-      part = zlib.deflateRawSync(fillWith(patterns[p]!, length, text), { windowBits, level, finishFlush: zlib.constants.Z_SYNC_FLUSH })
+      part = zlib.deflateRawSync(fillWith(patterns[p]!, length, text), {
+        windowBits,
+        level,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH
+      })
       cache.set(key, part)
     }
     parts.push(part)
@@ -401,7 +478,12 @@ describe("decompression bombs", () => {
             })
           )
           if (c.pingAt !== undefined && frames.length > 1) {
-            const ping = rawFrame({ fin: true, opcode: 0x9, payload: utf8("ping"), ...(c.receiver === "server" ? { mask: c.mask } : {}) })
+            const ping = rawFrame({
+              fin: true,
+              opcode: 0x9,
+              payload: utf8("ping"),
+              ...(c.receiver === "server" ? { mask: c.mask } : {})
+            })
             frames.splice(1 + (c.pingAt % (frames.length - 1)), 0, ping)
           }
           const wire = concatAll(frames)
@@ -447,4 +529,3 @@ describe("decompression bombs", () => {
     )
   })
 })
-

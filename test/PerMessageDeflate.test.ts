@@ -29,8 +29,8 @@ import {
   decodeAll,
   encodedBytes,
   expectOk,
-  feed,
   type Fed,
+  feed,
   fixedKey,
   hex,
   httpHead,
@@ -97,7 +97,11 @@ const headerValue = (head: string, name: string): string | undefined => {
  * buffer zlib would copy matches from the buffer and not notice a distance beyond the window.
  */
 const inflateWith = (payload: Uint8Array, windowBits: number): Uint8Array =>
-  zlib.inflateRawSync(concatBytes(payload, TAIL), { windowBits, chunkSize: 64, finishFlush: zlib.constants.Z_SYNC_FLUSH })
+  zlib.inflateRawSync(concatBytes(payload, TAIL), {
+    windowBits,
+    chunkSize: 64,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH
+  })
 
 /** Raw DEFLATE of `data` by Node's zlib, ended like a permessage-deflate message (§7.2.1). */
 const deflateWith = (data: Uint8Array, options: zlib.ZlibOptions = {}): Uint8Array => {
@@ -145,7 +149,11 @@ interface Pair {
 }
 
 const pair = (options: PairOptions = {}): Pair => {
-  const client = new WSConnection.WSConnection(CLIENT, { nonce: () => NONCE, maskKey: fixedKey(MASK), ...options.clientConnection })
+  const client = new WSConnection.WSConnection(CLIENT, {
+    nonce: () => NONCE,
+    maskKey: fixedKey(MASK),
+    ...options.clientConnection
+  })
   const server = new WSConnection.WSConnection(SERVER, { ...options.serverConnection })
   const offered = options.noOffer === true ? [] : [PMD.make(options.client ?? {})]
   const request = client.send(new Events.Request({ host: "localhost", target: "/", extensions: offered }))
@@ -204,8 +212,12 @@ const sent = (role: Frame.Role, frame: { fin: boolean; rsv?: number; opcode: num
   rawFrame(role === "client" ? { ...frame, mask: MASK } : frame)
 
 /** Decodes, as `role`, frames its peer sends. */
-const receiveAs = (role: Frame.Role, frames: ReadonlyArray<Uint8Array>, options: Options = {}, decoder: Partial<Frame.DecoderOptions> = {}): Fed =>
-  feed(deflateDecoder(role, options, decoder), ...frames)
+const receiveAs = (
+  role: Frame.Role,
+  frames: ReadonlyArray<Uint8Array>,
+  options: Options = {},
+  decoder: Partial<Frame.DecoderOptions> = {}
+): Fed => feed(deflateDecoder(role, options, decoder), ...frames)
 
 const peerOf = (role: Frame.Role): Frame.Role => (role === "client" ? "server" : "client")
 
@@ -245,7 +257,11 @@ describe("options and the client's offer (wsproto tests/test_permessage_deflate.
   // must answer it with a value anyway), and the bare name needs client_max_window_bits off.
   const offers: ReadonlyArray<readonly [string, Options, string]> = [
     ["default: value-less client_max_window_bits", {}, "permessage-deflate; client_max_window_bits"],
-    ["(1) both windows 15", { clientMaxWindowBits: 15, serverMaxWindowBits: 15 }, "permessage-deflate; server_max_window_bits=15; client_max_window_bits=15"],
+    [
+      "(1) both windows 15",
+      { clientMaxWindowBits: 15, serverMaxWindowBits: 15 },
+      "permessage-deflate; server_max_window_bits=15; client_max_window_bits=15"
+    ],
     [
       "(2) client cnt, client mwb 9, server mwb 15",
       { clientNoContextTakeover: true, clientMaxWindowBits: 9, serverMaxWindowBits: 15 },
@@ -271,9 +287,17 @@ describe("options and the client's offer (wsproto tests/test_permessage_deflate.
       { serverNoContextTakeover: true, clientMaxWindowBits: 9 },
       "permessage-deflate; server_no_context_takeover; client_max_window_bits=9"
     ],
-    ["(7) value-less client_max_window_bits", { clientMaxWindowBits: true }, "permessage-deflate; client_max_window_bits"],
+    [
+      "(7) value-less client_max_window_bits",
+      { clientMaxWindowBits: true },
+      "permessage-deflate; client_max_window_bits"
+    ],
     ["(8) nothing: the bare name", { clientMaxWindowBits: false }, "permessage-deflate"],
-    ["threshold, level and memLevel are local", { threshold: 100, level: 9, memLevel: 1 }, "permessage-deflate; client_max_window_bits"]
+    [
+      "threshold, level and memLevel are local",
+      { threshold: 100, level: 9, memLevel: 1 },
+      "permessage-deflate; client_max_window_bits"
+    ]
   ]
 
   it.each(offers)("%s", (_, options, header) => {
@@ -284,13 +308,22 @@ describe("options and the client's offer (wsproto tests/test_permessage_deflate.
 
   it.each([
     [{}, agreed()],
-    [{ clientNoContextTakeover: true, serverMaxWindowBits: 9 }, agreed({ clientNoContextTakeover: true, serverMaxWindowBits: 9 })],
-    [{ serverNoContextTakeover: true, clientMaxWindowBits: 9 }, agreed({ serverNoContextTakeover: true, clientMaxWindowBits: 9 })],
+    [
+      { clientNoContextTakeover: true, serverMaxWindowBits: 9 },
+      agreed({ clientNoContextTakeover: true, serverMaxWindowBits: 9 })
+    ],
+    [
+      { serverNoContextTakeover: true, clientMaxWindowBits: 9 },
+      agreed({ serverNoContextTakeover: true, clientMaxWindowBits: 9 })
+    ],
     [{ clientMaxWindowBits: true }, agreed()],
     [{ clientMaxWindowBits: false, serverMaxWindowBits: 12 }, agreed({ serverMaxWindowBits: 12 })]
-  ] as ReadonlyArray<readonly [Options, PMD.Agreed]>)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_repr: used without negotiation, make(%j) frames with %j", (options, expected) => {
-    expect(agreedOf(PMD.make(options))).toEqual(expected)
-  })
+  ] as ReadonlyArray<readonly [Options, PMD.Agreed]>)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_repr: used without negotiation, make(%j) frames with %j",
+    (options, expected) => {
+      expect(agreedOf(PMD.make(options))).toEqual(expected)
+    }
+  )
 
   it.each([
     ["serverMaxWindowBits 8 (zlib cannot compress with 8)", { serverMaxWindowBits: 8 }],
@@ -308,10 +341,13 @@ describe("options and the client's offer (wsproto tests/test_permessage_deflate.
     ["level 1.5", { level: 1.5 }],
     ["memLevel 0", { memLevel: 0 }],
     ["memLevel 10", { memLevel: 10 }]
-  ] as ReadonlyArray<readonly [string, Options]>)("rejects the option %s with a LocalProtocolError (InvalidOption)", (_, options) => {
-    expect(() => PMD.make(options)).toThrow(LocalProtocolError)
-    expect(() => PMD.make(options)).toThrow(expect.objectContaining({ reason: "InvalidOption" }))
-  })
+  ] as ReadonlyArray<readonly [string, Options]>)(
+    "rejects the option %s with a LocalProtocolError (InvalidOption)",
+    (_, options) => {
+      expect(() => PMD.make(options)).toThrow(LocalProtocolError)
+      expect(() => PMD.make(options)).toThrow(expect.objectContaining({ reason: "InvalidOption" }))
+    }
+  )
 
   it("accepts the boundaries of every option", () => {
     for (const bits of [9, 15]) {
@@ -333,19 +369,64 @@ describe("the server's acceptance (wsproto tests/test_permessage_deflate.py::Tes
     ["", {}, "permessage-deflate", agreed()],
     // Value-less: the client lets the server choose; a server with no preference answers nothing.
     ["client_max_window_bits", {}, "permessage-deflate", agreed()],
-    ["client_max_window_bits", { clientMaxWindowBits: 12 }, "permessage-deflate; client_max_window_bits=12", agreed({ clientMaxWindowBits: 12 })],
+    [
+      "client_max_window_bits",
+      { clientMaxWindowBits: 12 },
+      "permessage-deflate; client_max_window_bits=12",
+      agreed({ clientMaxWindowBits: 12 })
+    ],
     // The server may only lower the client's window (wsproto answered 14 here, RFC 7692 §7.1.2.2).
-    ["client_max_window_bits=14", { clientMaxWindowBits: 12 }, "permessage-deflate; client_max_window_bits=12", agreed({ clientMaxWindowBits: 12 })],
-    ["client_max_window_bits=10", { clientMaxWindowBits: 12 }, "permessage-deflate; client_max_window_bits=10", agreed({ clientMaxWindowBits: 10 })],
-    ["client_max_window_bits=10", {}, "permessage-deflate; client_max_window_bits=10", agreed({ clientMaxWindowBits: 10 })],
+    [
+      "client_max_window_bits=14",
+      { clientMaxWindowBits: 12 },
+      "permessage-deflate; client_max_window_bits=12",
+      agreed({ clientMaxWindowBits: 12 })
+    ],
+    [
+      "client_max_window_bits=10",
+      { clientMaxWindowBits: 12 },
+      "permessage-deflate; client_max_window_bits=10",
+      agreed({ clientMaxWindowBits: 10 })
+    ],
+    [
+      "client_max_window_bits=10",
+      {},
+      "permessage-deflate; client_max_window_bits=10",
+      agreed({ clientMaxWindowBits: 10 })
+    ],
     // A client compressing with 8 is fine: the server inflates with 9, which reads it.
-    ["client_max_window_bits=8", {}, "permessage-deflate; client_max_window_bits=8", agreed({ clientMaxWindowBits: 8 })],
+    [
+      "client_max_window_bits=8",
+      {},
+      "permessage-deflate; client_max_window_bits=8",
+      agreed({ clientMaxWindowBits: 8 })
+    ],
     // §7.1.2.2: not offered, so not answered, whatever the server would like; inflate with 15.
     ["", { clientMaxWindowBits: 10 }, "permessage-deflate", agreed()],
-    ["", { serverNoContextTakeover: true }, "permessage-deflate; server_no_context_takeover", agreed({ serverNoContextTakeover: true })],
-    ["server_no_context_takeover", {}, "permessage-deflate; server_no_context_takeover", agreed({ serverNoContextTakeover: true })],
-    ["client_no_context_takeover", {}, "permessage-deflate; client_no_context_takeover", agreed({ clientNoContextTakeover: true })],
-    ["", { clientNoContextTakeover: true }, "permessage-deflate; client_no_context_takeover", agreed({ clientNoContextTakeover: true })],
+    [
+      "",
+      { serverNoContextTakeover: true },
+      "permessage-deflate; server_no_context_takeover",
+      agreed({ serverNoContextTakeover: true })
+    ],
+    [
+      "server_no_context_takeover",
+      {},
+      "permessage-deflate; server_no_context_takeover",
+      agreed({ serverNoContextTakeover: true })
+    ],
+    [
+      "client_no_context_takeover",
+      {},
+      "permessage-deflate; client_no_context_takeover",
+      agreed({ clientNoContextTakeover: true })
+    ],
+    [
+      "",
+      { clientNoContextTakeover: true },
+      "permessage-deflate; client_no_context_takeover",
+      agreed({ clientNoContextTakeover: true })
+    ],
     [
       "server_max_window_bits=10; client_no_context_takeover",
       {},
@@ -353,12 +434,37 @@ describe("the server's acceptance (wsproto tests/test_permessage_deflate.py::Tes
       agreed({ clientNoContextTakeover: true, serverMaxWindowBits: 10 })
     ],
     ["server_max_window_bits=15", {}, "permessage-deflate; server_max_window_bits=15", agreed()],
-    ["server_max_window_bits=12", { serverMaxWindowBits: 10 }, "permessage-deflate; server_max_window_bits=10", agreed({ serverMaxWindowBits: 10 })],
-    ["server_max_window_bits=9", { serverMaxWindowBits: 12 }, "permessage-deflate; server_max_window_bits=9", agreed({ serverMaxWindowBits: 9 })],
+    [
+      "server_max_window_bits=12",
+      { serverMaxWindowBits: 10 },
+      "permessage-deflate; server_max_window_bits=10",
+      agreed({ serverMaxWindowBits: 10 })
+    ],
+    [
+      "server_max_window_bits=9",
+      { serverMaxWindowBits: 12 },
+      "permessage-deflate; server_max_window_bits=9",
+      agreed({ serverMaxWindowBits: 9 })
+    ],
     // §7.1.2.1: the server may announce a smaller window even when the client did not ask.
-    ["", { serverMaxWindowBits: 10 }, "permessage-deflate; server_max_window_bits=10", agreed({ serverMaxWindowBits: 10 })],
-    ["server_max_window_bits=\"10\"", {}, "permessage-deflate; server_max_window_bits=10", agreed({ serverMaxWindowBits: 10 })],
-    ["client_max_window_bits=\"9\"", {}, "permessage-deflate; client_max_window_bits=9", agreed({ clientMaxWindowBits: 9 })],
+    [
+      "",
+      { serverMaxWindowBits: 10 },
+      "permessage-deflate; server_max_window_bits=10",
+      agreed({ serverMaxWindowBits: 10 })
+    ],
+    [
+      "server_max_window_bits=\"10\"",
+      {},
+      "permessage-deflate; server_max_window_bits=10",
+      agreed({ serverMaxWindowBits: 10 })
+    ],
+    [
+      "client_max_window_bits=\"9\"",
+      {},
+      "permessage-deflate; client_max_window_bits=9",
+      agreed({ clientMaxWindowBits: 9 })
+    ],
     // wsproto's own client offer (wsproto src/wsproto/extensions.py, PerMessageDeflate.offer).
     [
       "client_max_window_bits=15; server_max_window_bits=15",
@@ -381,16 +487,26 @@ describe("the server's acceptance (wsproto tests/test_permessage_deflate.py::Tes
   })
 
   const declined: ReadonlyArray<readonly [string, string, Options]> = [
-    ["an unknown parameter (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept_ignores_rubbish)", "permessage-deflate; worship_me", {}],
+    [
+      "an unknown parameter (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept_ignores_rubbish)",
+      "permessage-deflate; worship_me",
+      {}
+    ],
     ["an unknown parameter with a value", "permessage-deflate; x=1", {}],
     ["an unknown parameter beside known ones", "permessage-deflate; client_max_window_bits; max_window_bits=10", {}],
     ["a duplicate flag", "permessage-deflate; client_no_context_takeover; client_no_context_takeover", {}],
-    ["a duplicate server_no_context_takeover", "permessage-deflate; server_no_context_takeover; server_no_context_takeover", {}],
+    [
+      "a duplicate server_no_context_takeover",
+      "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+      {}
+    ],
     ["a duplicate window", "permessage-deflate; server_max_window_bits=10; server_max_window_bits=11", {}],
     ["a duplicate client window", "permessage-deflate; client_max_window_bits; client_max_window_bits=10", {}],
     ["server_max_window_bits without a value", "permessage-deflate; server_max_window_bits", {}],
     ["server_max_window_bits=8 (zlib cannot compress with 8)", "permessage-deflate; server_max_window_bits=8", {}],
-    ["server_max_window_bits=8 whatever the server's settings", "permessage-deflate; server_max_window_bits=8", { serverMaxWindowBits: 12 }],
+    ["server_max_window_bits=8 whatever the server's settings", "permessage-deflate; server_max_window_bits=8", {
+      serverMaxWindowBits: 12
+    }],
     ["server_max_window_bits=16", "permessage-deflate; server_max_window_bits=16", {}],
     ["server_max_window_bits=7", "permessage-deflate; server_max_window_bits=7", {}],
     ["server_max_window_bits=0", "permessage-deflate; server_max_window_bits=0", {}],
@@ -408,7 +524,11 @@ describe("the server's acceptance (wsproto tests/test_permessage_deflate.py::Tes
     ["a parameter with a space", "permessage-deflate; client max_window_bits", {}],
     ["an unterminated quoted value", "permessage-deflate; server_max_window_bits=\"10", {}],
     ["a quoted value that is no token", "permessage-deflate; server_max_window_bits=\"1 0\"", {}],
-    ["a name that is no token (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept_ignores_rubbish)", "i am the lizard queen; worship me", {}]
+    [
+      "a name that is no token (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_accept_ignores_rubbish)",
+      "i am the lizard queen; worship me",
+      {}
+    ]
   ]
 
   it.each(declined)("declines %s", (_, offer, options) => {
@@ -521,21 +641,76 @@ describe("the client's check of the answer (wsproto tests/test_permessage_deflat
     ["the bare name", {}, "", agreed()],
     ["the bare name to the bare offer", { clientMaxWindowBits: false }, "", agreed()],
     ["server_max_window_bits=10 (not offered)", {}, "server_max_window_bits=10", agreed({ serverMaxWindowBits: 10 })],
-    ["server_max_window_bits=9 under an offered 12", { serverMaxWindowBits: 12 }, "server_max_window_bits=9", agreed({ serverMaxWindowBits: 9 })],
-    ["server_max_window_bits equal to the offer", { serverMaxWindowBits: 12 }, "server_max_window_bits=12", agreed({ serverMaxWindowBits: 12 })],
+    [
+      "server_max_window_bits=9 under an offered 12",
+      { serverMaxWindowBits: 12 },
+      "server_max_window_bits=9",
+      agreed({ serverMaxWindowBits: 9 })
+    ],
+    [
+      "server_max_window_bits equal to the offer",
+      { serverMaxWindowBits: 12 },
+      "server_max_window_bits=12",
+      agreed({ serverMaxWindowBits: 12 })
+    ],
     // The client inflates with 9, which reads what a window of 8 produced.
     ["server_max_window_bits=8", {}, "server_max_window_bits=8", agreed({ serverMaxWindowBits: 8 })],
     // An offered window the server leaves unanswered: it may compress with up to 15.
     ["no server_max_window_bits to an offered 10", { serverMaxWindowBits: 10 }, "", agreed()],
-    ["client_max_window_bits=9 to a value-less offer", {}, "client_max_window_bits=9", agreed({ clientMaxWindowBits: 9 })],
-    ["client_max_window_bits=9 under an offered 10", { clientMaxWindowBits: 10 }, "client_max_window_bits=9", agreed({ clientMaxWindowBits: 9 })],
-    ["client_max_window_bits equal to the offer", { clientMaxWindowBits: 10 }, "client_max_window_bits=10", agreed({ clientMaxWindowBits: 10 })],
-    ["no client_max_window_bits to an offered 10: the client keeps 10", { clientMaxWindowBits: 10 }, "", agreed({ clientMaxWindowBits: 10 })],
-    ["server_no_context_takeover as requested", { serverNoContextTakeover: true }, "server_no_context_takeover", agreed({ serverNoContextTakeover: true })],
-    ["server_no_context_takeover unrequested (§7.1.1.1 allows it)", {}, "server_no_context_takeover", agreed({ serverNoContextTakeover: true })],
-    ["client_no_context_takeover unoffered (§7.1.1.2 allows it)", {}, "client_no_context_takeover", agreed({ clientNoContextTakeover: true })],
-    ["client_no_context_takeover offered, not echoed: the client still resets", { clientNoContextTakeover: true }, "", agreed({ clientNoContextTakeover: true })],
-    ["quoted values", {}, "server_max_window_bits=\"11\"; client_max_window_bits=\"12\"", agreed({ serverMaxWindowBits: 11, clientMaxWindowBits: 12 })],
+    [
+      "client_max_window_bits=9 to a value-less offer",
+      {},
+      "client_max_window_bits=9",
+      agreed({ clientMaxWindowBits: 9 })
+    ],
+    [
+      "client_max_window_bits=9 under an offered 10",
+      { clientMaxWindowBits: 10 },
+      "client_max_window_bits=9",
+      agreed({ clientMaxWindowBits: 9 })
+    ],
+    [
+      "client_max_window_bits equal to the offer",
+      { clientMaxWindowBits: 10 },
+      "client_max_window_bits=10",
+      agreed({ clientMaxWindowBits: 10 })
+    ],
+    [
+      "no client_max_window_bits to an offered 10: the client keeps 10",
+      { clientMaxWindowBits: 10 },
+      "",
+      agreed({ clientMaxWindowBits: 10 })
+    ],
+    [
+      "server_no_context_takeover as requested",
+      { serverNoContextTakeover: true },
+      "server_no_context_takeover",
+      agreed({ serverNoContextTakeover: true })
+    ],
+    [
+      "server_no_context_takeover unrequested (§7.1.1.1 allows it)",
+      {},
+      "server_no_context_takeover",
+      agreed({ serverNoContextTakeover: true })
+    ],
+    [
+      "client_no_context_takeover unoffered (§7.1.1.2 allows it)",
+      {},
+      "client_no_context_takeover",
+      agreed({ clientNoContextTakeover: true })
+    ],
+    [
+      "client_no_context_takeover offered, not echoed: the client still resets",
+      { clientNoContextTakeover: true },
+      "",
+      agreed({ clientNoContextTakeover: true })
+    ],
+    [
+      "quoted values",
+      {},
+      "server_max_window_bits=\"11\"; client_max_window_bits=\"12\"",
+      agreed({ serverMaxWindowBits: 11, clientMaxWindowBits: 12 })
+    ],
     [
       "(wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_finalize, set 4) everything",
       { clientNoContextTakeover: true, serverNoContextTakeover: true, clientMaxWindowBits: 9, serverMaxWindowBits: 9 },
@@ -552,22 +727,72 @@ describe("the client's check of the answer (wsproto tests/test_permessage_deflat
   })
 
   const rejected: ReadonlyArray<readonly [string, Options, string, string]> = [
-    ["an unknown parameter (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_finalize_ignores_rubbish)", {}, "worship_me", "unknown parameter worship_me"],
+    [
+      "an unknown parameter (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_finalize_ignores_rubbish)",
+      {},
+      "worship_me",
+      "unknown parameter worship_me"
+    ],
     ["an unknown parameter with a value", {}, "max_window_bits=10", "unknown parameter max_window_bits"],
-    ["a duplicate flag", {}, "server_no_context_takeover; server_no_context_takeover", "duplicate parameter server_no_context_takeover"],
-    ["a duplicate window", {}, "server_max_window_bits=10; server_max_window_bits=10", "duplicate parameter server_max_window_bits"],
+    [
+      "a duplicate flag",
+      {},
+      "server_no_context_takeover; server_no_context_takeover",
+      "duplicate parameter server_no_context_takeover"
+    ],
+    [
+      "a duplicate window",
+      {},
+      "server_max_window_bits=10; server_max_window_bits=10",
+      "duplicate parameter server_max_window_bits"
+    ],
     ["server_max_window_bits=16", {}, "server_max_window_bits=16", "server_max_window_bits must be 8 to 15, got 16"],
     ["server_max_window_bits=7", {}, "server_max_window_bits=7", "server_max_window_bits must be 8 to 15, got 7"],
     ["server_max_window_bits=abc", {}, "server_max_window_bits=abc", "server_max_window_bits must be 8 to 15, got abc"],
     ["client_max_window_bits=16", {}, "client_max_window_bits=16", "client_max_window_bits must be 8 to 15, got 16"],
     ["a flag with a value", {}, "client_no_context_takeover=yes", "client_no_context_takeover takes no value"],
-    ["a value-less server_max_window_bits", {}, "server_max_window_bits", "server_max_window_bits needs a value in an answer"],
-    ["a window larger than offered", { serverMaxWindowBits: 10 }, "server_max_window_bits=12", "server_max_window_bits=12 is larger than offered (10)"],
-    ["a client window larger than offered", { clientMaxWindowBits: 10 }, "client_max_window_bits=12", "client_max_window_bits=12 is larger than offered (10)"],
-    ["client_max_window_bits when not offered", { clientMaxWindowBits: false }, "client_max_window_bits=10", "client_max_window_bits answered but not offered"],
-    ["a value-less client_max_window_bits", {}, "client_max_window_bits", "client_max_window_bits needs a value in an answer"],
-    ["client_max_window_bits=8 (zlib cannot compress with 8)", {}, "client_max_window_bits=8", "cannot compress with an 8-bit window (zlib uses 9)"],
-    ["a missing server_no_context_takeover it requested", { serverNoContextTakeover: true }, "", "server_no_context_takeover was requested but not answered"],
+    [
+      "a value-less server_max_window_bits",
+      {},
+      "server_max_window_bits",
+      "server_max_window_bits needs a value in an answer"
+    ],
+    [
+      "a window larger than offered",
+      { serverMaxWindowBits: 10 },
+      "server_max_window_bits=12",
+      "server_max_window_bits=12 is larger than offered (10)"
+    ],
+    [
+      "a client window larger than offered",
+      { clientMaxWindowBits: 10 },
+      "client_max_window_bits=12",
+      "client_max_window_bits=12 is larger than offered (10)"
+    ],
+    [
+      "client_max_window_bits when not offered",
+      { clientMaxWindowBits: false },
+      "client_max_window_bits=10",
+      "client_max_window_bits answered but not offered"
+    ],
+    [
+      "a value-less client_max_window_bits",
+      {},
+      "client_max_window_bits",
+      "client_max_window_bits needs a value in an answer"
+    ],
+    [
+      "client_max_window_bits=8 (zlib cannot compress with 8)",
+      {},
+      "client_max_window_bits=8",
+      "cannot compress with an 8-bit window (zlib uses 9)"
+    ],
+    [
+      "a missing server_no_context_takeover it requested",
+      { serverNoContextTakeover: true },
+      "",
+      "server_no_context_takeover was requested but not answered"
+    ],
     [
       "a missing server_no_context_takeover among other answers",
       { serverNoContextTakeover: true, clientNoContextTakeover: true },
@@ -592,7 +817,9 @@ describe("the client's check of the answer (wsproto tests/test_permessage_deflat
   /** Our client offering `options`, answered by a 101 whose extension header is `answer`. */
   const answeredWith = (options: Options, answer: string | undefined) => {
     const state = WSConnection.make({ connectionType: CLIENT, nonce: () => NONCE, maskKey: fixedKey(MASK) })
-    const request = expectOk(WSConnection.send(state, new Events.Request({ host: "localhost", target: "/", extensions: [PMD.make(options)] })))
+    const request = expectOk(
+      WSConnection.send(state, new Events.Request({ host: "localhost", target: "/", extensions: [PMD.make(options)] }))
+    )
     const response = httpHead("HTTP/1.1 101 Switching Protocols", [
       "Upgrade: websocket",
       "Connection: Upgrade",
@@ -642,12 +869,17 @@ describe("the client's check of the answer (wsproto tests/test_permessage_deflat
   })
 
   it("opens with the agreed extension when the answer is acceptable", () => {
-    const { response, state } = answeredWith({ serverMaxWindowBits: 12 }, "permessage-deflate; server_max_window_bits=10; client_max_window_bits=11")
+    const { response, state } = answeredWith(
+      { serverMaxWindowBits: 12 },
+      "permessage-deflate; server_max_window_bits=10; client_max_window_bits=11"
+    )
     const received = WSConnection.receive(state, response)
     expect(received.error).toBeUndefined()
     const [accept] = received.events
     expect(accept?._tag).toBe("AcceptConnection")
-    expect((accept as Events.AcceptConnection).extensions.map(agreedOf)).toEqual([agreed({ serverMaxWindowBits: 10, clientMaxWindowBits: 11 })])
+    expect((accept as Events.AcceptConnection).extensions.map(agreedOf)).toEqual([
+      agreed({ serverMaxWindowBits: 10, clientMaxWindowBits: 11 })
+    ])
     expect(WSConnection.connectionState(received.state)).toBe(ConnectionState.OPEN)
   })
 
@@ -668,7 +900,7 @@ describe("the client's check of the answer (wsproto tests/test_permessage_deflat
 
 describe("the handshake end to end (RFC 7692 §7.1)", () => {
   it("RFC 7692 §7.1: defaults on both sides agree on the defaults", () => {
-    const { requestHead, responseHead, offers, agreedByClient, client, server } = pair()
+    const { agreedByClient, client, offers, requestHead, responseHead, server } = pair()
     expect(headerValue(requestHead, "Sec-WebSocket-Extensions")).toBe("permessage-deflate; client_max_window_bits")
     expect(offers).toEqual(["permessage-deflate; client_max_window_bits"])
     expect(headerValue(responseHead, "Sec-WebSocket-Extensions")).toBe("permessage-deflate")
@@ -680,14 +912,24 @@ describe("the handshake end to end (RFC 7692 §7.1)", () => {
   })
 
   it("every parameter at once: both ends agree, and each compresses as agreed", () => {
-    const { responseHead, agreedByClient, client, server } = pair({
-      client: { clientNoContextTakeover: true, serverNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 11 },
+    const { agreedByClient, client, responseHead, server } = pair({
+      client: {
+        clientNoContextTakeover: true,
+        serverNoContextTakeover: true,
+        serverMaxWindowBits: 12,
+        clientMaxWindowBits: 11
+      },
       server: [PMD.make({ serverMaxWindowBits: 10, clientMaxWindowBits: 9 })]
     })
     expect(headerValue(responseHead, "Sec-WebSocket-Extensions")).toBe(
       "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9"
     )
-    const expected = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 9 }
+    const expected = {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 9
+    }
     expect(agreedByClient.map(agreedOf)).toEqual([expected])
     // No context kept: the same message compresses the same way each time, in both directions.
     const first = transfer(server, client, new Events.TextMessage({ data: "Hello" }))
@@ -703,7 +945,7 @@ describe("the handshake end to end (RFC 7692 §7.1)", () => {
   })
 
   it("a server that supports no extension answers none; both ends then send plain frames", () => {
-    const { responseHead, agreedByClient, client, server } = pair({ server: [] })
+    const { agreedByClient, client, responseHead, server } = pair({ server: [] })
     expect(headerValue(responseHead, "Sec-WebSocket-Extensions")).toBeUndefined()
     expect(agreedByClient).toEqual([])
     expect(transfer(client, server, new Events.TextMessage({ data: "Hello" })).frames.map((f) => f.rsv)).toEqual([0])
@@ -711,7 +953,7 @@ describe("the handshake end to end (RFC 7692 §7.1)", () => {
   })
 
   it("a client that offers nothing gets nothing, even from a server that supports it", () => {
-    const { requestHead, responseHead, offers, client, server } = pair({ noOffer: true })
+    const { client, offers, requestHead, responseHead, server } = pair({ noOffer: true })
     expect(headerValue(requestHead, "Sec-WebSocket-Extensions")).toBeUndefined()
     expect(offers).toEqual([])
     expect(headerValue(responseHead, "Sec-WebSocket-Extensions")).toBeUndefined()
@@ -730,7 +972,13 @@ describe("RFC 7692 §7.2.3 examples", () => {
   it("§7.2.3.1: compressed by a client, the same payload, masked", () => {
     const bytes = encodedBytes(Frame.encodeMessage(deflateEncoder("client"), "Hello"))
     expect(toHex(bytes.subarray(0, 6))).toBe("c18701020304")
-    expect(parseWireFrames(bytes).frames).toEqual([{ fin: true, rsv: RSV1, opcode: 1, masked: true, payload: hex(HELLO) }])
+    expect(parseWireFrames(bytes).frames).toEqual([{
+      fin: true,
+      rsv: RSV1,
+      opcode: 1,
+      masked: true,
+      payload: hex(HELLO)
+    }])
   })
 
   it("§7.2.3.2: the second \"Hello\" with context takeover is c1 05 f2 00 11 00 00", () => {
@@ -742,13 +990,22 @@ describe("RFC 7692 §7.2.3 examples", () => {
   })
 
   it("§7.2.3.2: without context takeover the second \"Hello\" is compressed afresh", () => {
-    expect(encodeAll("server", { serverNoContextTakeover: true }, ["Hello", "Hello"]).map((m) => toHex(m[0]!.payload))).toEqual([HELLO, HELLO])
-    expect(encodeAll("client", { clientNoContextTakeover: true }, ["Hello", "Hello"]).map((m) => toHex(m[0]!.payload))).toEqual([HELLO, HELLO])
+    expect(encodeAll("server", { serverNoContextTakeover: true }, ["Hello", "Hello"]).map((m) => toHex(m[0]!.payload)))
+      .toEqual([HELLO, HELLO])
+    expect(encodeAll("client", { clientNoContextTakeover: true }, ["Hello", "Hello"]).map((m) => toHex(m[0]!.payload)))
+      .toEqual([HELLO, HELLO])
   })
 
-  const examples: ReadonlyArray<readonly [string, ReadonlyArray<{ fin: boolean; rsv: number; opcode: number; payload: string }>]> = [
+  const examples: ReadonlyArray<
+    readonly [string, ReadonlyArray<{ fin: boolean; rsv: number; opcode: number; payload: string }>]
+  > = [
     ["§7.2.3.1 a message of one frame", [{ fin: true, rsv: RSV1, opcode: 1, payload: HELLO }]],
-    ["§7.2.3.1 a fragmented message", [{ fin: false, rsv: RSV1, opcode: 1, payload: "f248cd" }, { fin: true, rsv: 0, opcode: 0, payload: "c9c90700" }]],
+    ["§7.2.3.1 a fragmented message", [{ fin: false, rsv: RSV1, opcode: 1, payload: "f248cd" }, {
+      fin: true,
+      rsv: 0,
+      opcode: 0,
+      payload: "c9c90700"
+    }]],
     ["§7.2.3.3 a stored block", [{ fin: true, rsv: RSV1, opcode: 1, payload: "000500faff48656c6c6f00" }]],
     ["§7.2.3.4 a block with BFINAL set", [{ fin: true, rsv: RSV1, opcode: 1, payload: "f348cdc9c9070000" }]]
   ]
@@ -797,7 +1054,11 @@ describe("RFC 7692 §7.2.3 examples", () => {
   // and the sender's next message starts a new one; its data must not vanish.
   it("a message after one flushed with BFINAL is decoded, not dropped", () => {
     for (const second of [`c1 07 ${HELLO}`, "c1 08 f3 48 cd c9 c9 07 00 00"]) {
-      const fed = decodeAll({ role: "client", extensions: [PMD.make()] }, hex("c1 08 f3 48 cd c9 c9 07 00 00"), hex(second))
+      const fed = decodeAll(
+        { role: "client", extensions: [PMD.make()] },
+        hex("c1 08 f3 48 cd c9 c9 07 00 00"),
+        hex(second)
+      )
       expect(fed.error).toBeUndefined()
       expect(fed.frames.map((f) => (f._tag === "Text" ? f.data : f._tag))).toEqual(["Hello", "Hello"])
     }
@@ -806,11 +1067,21 @@ describe("RFC 7692 §7.2.3 examples", () => {
   it("an empty message is the payload 00, both ways (RFC 7692 §7.2.3.6)", () => {
     expect(toHex(encodedBytes(Frame.encodeMessage(deflateEncoder("server"), "")))).toBe("c10100")
     expect(toHex(encodedBytes(Frame.encodeMessage(deflateEncoder("server"), new Uint8Array(0))))).toBe("c20100")
-    expect(parseWireFrames(encodedBytes(Frame.encodeMessage(deflateEncoder("client"), ""))).frames.map((f) => toHex(f.payload))).toEqual(["00"])
-    expect(receiveAs("client", [hex("c1 01 00")]).frames).toEqual([{ _tag: "Text", data: "", frameFinished: true, messageFinished: true }])
-    expect(receiveAs("server", [sent("client", { fin: true, rsv: RSV1, opcode: 2, payload: hex("00") })]).frames).toEqual([
-      { _tag: "Binary", data: new Uint8Array(0), frameFinished: true, messageFinished: true }
-    ])
+    expect(
+      parseWireFrames(encodedBytes(Frame.encodeMessage(deflateEncoder("client"), ""))).frames.map((f) =>
+        toHex(f.payload)
+      )
+    ).toEqual(["00"])
+    expect(receiveAs("client", [hex("c1 01 00")]).frames).toEqual([{
+      _tag: "Text",
+      data: "",
+      frameFinished: true,
+      messageFinished: true
+    }])
+    expect(receiveAs("server", [sent("client", { fin: true, rsv: RSV1, opcode: 2, payload: hex("00") })]).frames)
+      .toEqual([
+        { _tag: "Binary", data: new Uint8Array(0), frameFinished: true, messageFinished: true }
+      ])
   })
 
   // RFC 7692 §7.2.3.6: an empty message is the empty stored block's first byte, 00, also when the
@@ -838,7 +1109,10 @@ describe("RFC 7692 §7.2.3 examples", () => {
   it("a compressed message with an empty payload does not corrupt the next message", () => {
     for (const role of ["client", "server"] as const) {
       const peer = peerOf(role)
-      const empty = Frame.decode(deflateDecoder(role), sent(peer, { fin: true, rsv: RSV1, opcode: 1, payload: new Uint8Array(0) }))
+      const empty = Frame.decode(
+        deflateDecoder(role),
+        sent(peer, { fin: true, rsv: RSV1, opcode: 1, payload: new Uint8Array(0) })
+      )
       if (empty.error !== undefined) {
         expect(empty.error.closeCode).toBe(1007)
         continue
@@ -897,14 +1171,17 @@ describe("inbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessag
     expect(ext.inboundComplete!(state, true, Infinity)).toEqual({ state, value: undefined })
   })
 
-  it.each([[0x8, "CLOSE"], [0x9, "PING"], [0xa, "PONG"]])("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_compressed_control_frame: RSV1 on a control frame (0x%s %s) is 1002", (opcode) => {
-    for (const role of ["client", "server"] as const) {
-      const error = ext.inboundHeader!(ext.init(role), header(opcode, RSV1)).error
-      expect(error).toBeInstanceOf(RemoteProtocolError)
-      expect((error as RemoteProtocolError).closeCode).toBe(1002)
-      expect((error as RemoteProtocolError).message).toBe("RSV1 set on a control frame")
+  it.each([[0x8, "CLOSE"], [0x9, "PING"], [0xa, "PONG"]])(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_compressed_control_frame: RSV1 on a control frame (0x%s %s) is 1002",
+    (opcode) => {
+      for (const role of ["client", "server"] as const) {
+        const error = ext.inboundHeader!(ext.init(role), header(opcode, RSV1)).error
+        expect(error).toBeInstanceOf(RemoteProtocolError)
+        expect((error as RemoteProtocolError).closeCode).toBe(1002)
+        expect((error as RemoteProtocolError).message).toBe("RSV1 set on a control frame")
+      }
     }
-  })
+  )
 
   it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_compressed_continuation_frame: RSV1 on a continuation frame is 1002", () => {
     const state = ext.init("client")
@@ -920,39 +1197,54 @@ describe("inbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessag
     const state = ext.init("client")
     expect(inbound(ext, state, header(0x2, 0, 23), X23)).toEqual({ bytes: X23, claimed: RSV1 })
     // A continuation of an uncompressed message too.
-    expect(inbound(ext, state, header(0x2, 0, 3, false), X23.subarray(0, 3))).toEqual({ bytes: X23.subarray(0, 3), claimed: RSV1 })
+    expect(inbound(ext, state, header(0x2, 0, 3, false), X23.subarray(0, 3))).toEqual({
+      bytes: X23.subarray(0, 3),
+      claimed: RSV1
+    })
     expect(inbound(ext, state, header(0x0, 0, 20), X23.subarray(3))).toEqual({ bytes: X23.subarray(3), claimed: RSV1 })
   })
 
-  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_inbound_compressed_single_data_frame (%s): a compressed BINARY inflates to 23 × x", (role) => {
-    expect(inbound(ext, ext.init(role), header(0x2, RSV1, 6), hex(X23_DEFLATED))).toEqual({ bytes: X23, claimed: RSV1 })
-  })
+  it.each(["client", "server"] as const)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_inbound_compressed_single_data_frame (%s): a compressed BINARY inflates to 23 × x",
+    (role) => {
+      expect(inbound(ext, ext.init(role), header(0x2, RSV1, 6), hex(X23_DEFLATED))).toEqual({
+        bytes: X23,
+        claimed: RSV1
+      })
+    }
+  )
 
-  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_inbound_compressed_multiple_data_frames (%s): compressed fragments inflate across frames", (role) => {
-    const state = ext.init(role)
-    const first = inbound(ext, state, header(0x2, RSV1, 3, false), hex("aa a8 c0"))
-    const second = inbound(ext, state, header(0x0, 0, 3, true), hex("0a 00 00"))
-    if (first instanceof RemoteProtocolError || second instanceof RemoteProtocolError) throw new Error("failed")
-    expect(first.claimed).toBe(RSV1)
-    expect(second.claimed).toBe(RSV1)
-    expect(concatBytes(first.bytes, second.bytes)).toEqual(X23)
-    // A non-final frame's completion adds nothing.
-    const again = ext.init(role)
-    ext.inboundHeader!(again, header(0x2, RSV1, 3, false))
-    ext.inboundPayload!(again, hex("aa a8 c0"), Infinity)
-    expect(ext.inboundComplete!(again, false, Infinity)).toEqual({ state: again, value: undefined })
-  })
+  it.each(["client", "server"] as const)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_inbound_compressed_multiple_data_frames (%s): compressed fragments inflate across frames",
+    (role) => {
+      const state = ext.init(role)
+      const first = inbound(ext, state, header(0x2, RSV1, 3, false), hex("aa a8 c0"))
+      const second = inbound(ext, state, header(0x0, 0, 3, true), hex("0a 00 00"))
+      if (first instanceof RemoteProtocolError || second instanceof RemoteProtocolError) throw new Error("failed")
+      expect(first.claimed).toBe(RSV1)
+      expect(second.claimed).toBe(RSV1)
+      expect(concatBytes(first.bytes, second.bytes)).toEqual(X23)
+      // A non-final frame's completion adds nothing.
+      const again = ext.init(role)
+      ext.inboundHeader!(again, header(0x2, RSV1, 3, false))
+      ext.inboundPayload!(again, hex("aa a8 c0"), Infinity)
+      expect(ext.inboundComplete!(again, false, Infinity)).toEqual({ state: again, value: undefined })
+    }
+  )
 
-  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_decompress_after_uncompressible_frame (%s): after a control frame, a compressed TEXT inflates in its payload hook", (role) => {
-    const state = ext.init(role)
-    expect(inbound(ext, state, header(0x9, 0), new Uint8Array(0))).toEqual({ bytes: new Uint8Array(0), claimed: 0 })
-    ext.inboundHeader!(state, header(0x1, RSV1, 6))
-    const data = ext.inboundPayload!(state, hex(X23_DEFLATED), Infinity)
-    expect(data).toEqual({ state, value: X23 })
-    const done = ext.inboundComplete!(state, true, Infinity)
-    expect(done.error).toBeUndefined()
-    expect(valueOf(done) ?? new Uint8Array(0)).toEqual(new Uint8Array(0))
-  })
+  it.each(["client", "server"] as const)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_client_decompress_after_uncompressible_frame (%s): after a control frame, a compressed TEXT inflates in its payload hook",
+    (role) => {
+      const state = ext.init(role)
+      expect(inbound(ext, state, header(0x9, 0), new Uint8Array(0))).toEqual({ bytes: new Uint8Array(0), claimed: 0 })
+      ext.inboundHeader!(state, header(0x1, RSV1, 6))
+      const data = ext.inboundPayload!(state, hex(X23_DEFLATED), Infinity)
+      expect(data).toEqual({ state, value: X23 })
+      const done = ext.inboundComplete!(state, true, Infinity)
+      expect(done.error).toBeUndefined()
+      expect(valueOf(done) ?? new Uint8Array(0)).toEqual(new Uint8Array(0))
+    }
+  )
 
   it("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_inbound_bad_zlib_payload: a payload that is not DEFLATE is 1007 in the payload hook", () => {
     const state = ext.init("client")
@@ -983,15 +1275,18 @@ describe("inbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessag
     ["server", { clientNoContextTakeover: true }, true],
     ["server", { serverNoContextTakeover: true }, false],
     ["server", {}, false]
-  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_decompressor_reset (%s, %j): the decompressor is dropped after a message: %s", (role, options, dropped) => {
-    const e = PMD.make(options)
-    const state = e.init(role)
-    // An empty compressed message: the payload 00.
-    expect(inbound(e, state, header(0x2, RSV1, 1), hex("00"))).toEqual({ bytes: new Uint8Array(0), claimed: RSV1 })
-    expect(state.inflater === undefined).toBe(dropped)
-    expect(inbound(e, state, header(0x2, RSV1, 6), hex(X23_DEFLATED))).toEqual({ bytes: X23, claimed: RSV1 })
-    expect(state.inflater === undefined).toBe(dropped)
-  })
+  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_decompressor_reset (%s, %j): the decompressor is dropped after a message: %s",
+    (role, options, dropped) => {
+      const e = PMD.make(options)
+      const state = e.init(role)
+      // An empty compressed message: the payload 00.
+      expect(inbound(e, state, header(0x2, RSV1, 1), hex("00"))).toEqual({ bytes: new Uint8Array(0), claimed: RSV1 })
+      expect(state.inflater === undefined).toBe(dropped)
+      expect(inbound(e, state, header(0x2, RSV1, 6), hex(X23_DEFLATED))).toEqual({ bytes: X23, claimed: RSV1 })
+      expect(state.inflater === undefined).toBe(dropped)
+    }
+  )
 
   it("a budget: the payload hook fails with 1009 once the output would pass it", () => {
     const fits = inbound(ext, ext.init("client"), header(0x2, RSV1, 6), hex(X23_DEFLATED), 23)
@@ -1025,7 +1320,11 @@ describe("inbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessag
 describe("outbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_uncompressible_opcode to ::test_compressor_reset)", () => {
   const ext = PMD.make()
   type State = ReturnType<typeof ext.init>
-  const out = (e: Extensions.Extension<State>, state: State, frame: Extensions.OutboundFrame): Extensions.OutboundFrame => {
+  const out = (
+    e: Extensions.Extension<State>,
+    state: State,
+    frame: Extensions.OutboundFrame
+  ): Extensions.OutboundFrame => {
     const result = e.outbound!(state, frame)
     if (result.error !== undefined) throw new Error("outbound failed")
     return result.value
@@ -1046,30 +1345,36 @@ describe("outbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessa
     expect(toHex(encodedBytes(Frame.encodeClose(encoder, 1000)))).toBe("880203e8")
   })
 
-  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_single_frame (%s): a BINARY of 23 × x gets RSV1 and aa a8 c0 0a 00 00", (role) => {
-    expect(out(ext, ext.init(role), { fin: true, rsv: 0, opcode: 0x2, payload: X23 })).toEqual({
-      fin: true,
-      rsv: RSV1,
-      opcode: 0x2,
-      payload: hex(X23_DEFLATED)
-    })
-  })
+  it.each(["client", "server"] as const)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_single_frame (%s): a BINARY of 23 × x gets RSV1 and aa a8 c0 0a 00 00",
+    (role) => {
+      expect(out(ext, ext.init(role), { fin: true, rsv: 0, opcode: 0x2, payload: X23 })).toEqual({
+        fin: true,
+        rsv: RSV1,
+        opcode: 0x2,
+        payload: hex(X23_DEFLATED)
+      })
+    }
+  )
 
-  it.each(["client", "server"] as const)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_multiple_frames (%s): a fragmented message has RSV1 on its first frame only", (role) => {
-    const state = ext.init(role)
-    const first = out(ext, state, { fin: false, rsv: 0, opcode: 0x2, payload: X23.subarray(0, 12) })
-    const last = out(ext, state, { fin: true, rsv: 0, opcode: 0x0, payload: X23.subarray(12) })
-    expect([first.rsv, last.rsv]).toEqual([RSV1, 0])
-    expect(toHex(concatBytes(first.payload, last.payload))).toBe(X23_DEFLATED)
-    // Through the encoder, sending the message in pieces.
-    let encoder = deflateEncoder(role)
-    const a = right(Frame.encodeMessage(encoder, X23.subarray(0, 12), false))
-    encoder = a.state
-    const b = right(Frame.encodeMessage(encoder, X23.subarray(12), true))
-    const frames = parseWireFrames(concatAll([...a.bytes, ...b.bytes])).frames
-    expect(frames.map((f) => [f.fin, f.rsv, f.opcode])).toEqual([[false, RSV1, 2], [true, 0, 0]])
-    expect(toHex(concatAll(frames.map((f) => f.payload)))).toBe(X23_DEFLATED)
-  })
+  it.each(["client", "server"] as const)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_outbound_compress_multiple_frames (%s): a fragmented message has RSV1 on its first frame only",
+    (role) => {
+      const state = ext.init(role)
+      const first = out(ext, state, { fin: false, rsv: 0, opcode: 0x2, payload: X23.subarray(0, 12) })
+      const last = out(ext, state, { fin: true, rsv: 0, opcode: 0x0, payload: X23.subarray(12) })
+      expect([first.rsv, last.rsv]).toEqual([RSV1, 0])
+      expect(toHex(concatBytes(first.payload, last.payload))).toBe(X23_DEFLATED)
+      // Through the encoder, sending the message in pieces.
+      let encoder = deflateEncoder(role)
+      const a = right(Frame.encodeMessage(encoder, X23.subarray(0, 12), false))
+      encoder = a.state
+      const b = right(Frame.encodeMessage(encoder, X23.subarray(12), true))
+      const frames = parseWireFrames(concatAll([...a.bytes, ...b.bytes])).frames
+      expect(frames.map((f) => [f.fin, f.rsv, f.opcode])).toEqual([[false, RSV1, 2], [true, 0, 0]])
+      expect(toHex(concatAll(frames.map((f) => f.payload)))).toBe(X23_DEFLATED)
+    }
+  )
 
   // The flag that matters is the sender's own: client_no_context_takeover for a client, and
   // server_no_context_takeover for a server.
@@ -1080,16 +1385,19 @@ describe("outbound hooks (wsproto tests/test_permessage_deflate.py::TestPerMessa
     ["server", { serverNoContextTakeover: true }, true],
     ["server", { clientNoContextTakeover: true }, false],
     ["server", {}, false]
-  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)("wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_compressor_reset (%s, %j): the compressor is dropped after a message: %s", (role, options, dropped) => {
-    const e = PMD.make(options)
-    const state = e.init(role)
-    expect(out(e, state, { fin: false, rsv: 0, opcode: 0x2, payload: new Uint8Array(0) }).rsv).toBe(RSV1)
-    expect(state.deflater).toBeDefined()
-    expect(out(e, state, { fin: true, rsv: 0, opcode: 0x0, payload: new Uint8Array(0) }).rsv).toBe(0)
-    expect(state.deflater === undefined).toBe(dropped)
-    expect(out(e, state, { fin: true, rsv: 0, opcode: 0x2, payload: X23 }).rsv).toBe(RSV1)
-    expect(state.deflater === undefined).toBe(dropped)
-  })
+  ] as ReadonlyArray<readonly [Frame.Role, Options, boolean]>)(
+    "wsproto tests/test_permessage_deflate.py::TestPerMessageDeflate::test_compressor_reset (%s, %j): the compressor is dropped after a message: %s",
+    (role, options, dropped) => {
+      const e = PMD.make(options)
+      const state = e.init(role)
+      expect(out(e, state, { fin: false, rsv: 0, opcode: 0x2, payload: new Uint8Array(0) }).rsv).toBe(RSV1)
+      expect(state.deflater).toBeDefined()
+      expect(out(e, state, { fin: true, rsv: 0, opcode: 0x0, payload: new Uint8Array(0) }).rsv).toBe(0)
+      expect(state.deflater === undefined).toBe(dropped)
+      expect(out(e, state, { fin: true, rsv: 0, opcode: 0x2, payload: X23 }).rsv).toBe(RSV1)
+      expect(state.deflater === undefined).toBe(dropped)
+    }
+  )
 })
 
 describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
@@ -1141,8 +1449,15 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
 
   it("RFC 6455 §5.4, RFC 7692 §6.2, fixed where wsproto differs: control frames between compressed fragments do not disturb decompression", () => {
     for (const assembleMessages of [false, true]) {
-      const { client, server } = pair({ clientConnection: { assembleMessages }, serverConnection: { assembleMessages } })
-      const a = transfer(server, client, new Events.BytesMessage({ data: repeatByte(0x41, 40), messageFinished: false }))
+      const { client, server } = pair({
+        clientConnection: { assembleMessages },
+        serverConnection: { assembleMessages }
+      })
+      const a = transfer(
+        server,
+        client,
+        new Events.BytesMessage({ data: repeatByte(0x41, 40), messageFinished: false })
+      )
       expect(a.frames.map((f) => [f.fin, f.rsv, f.opcode])).toEqual([[false, RSV1, 2]])
       const ping = transfer(server, client, new Events.Ping({ payload: utf8("p") }))
       expect(toHex(ping.bytes)).toBe("890170")
@@ -1177,7 +1492,10 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
         sent(peer, { fin: true, opcode: 0, payload: a.subarray(4) })
       ])
       expect(fed.error).toBeUndefined()
-      expect(fed.frames.filter((f) => f._tag === "Ping" || f._tag === "Pong").map((f) => f._tag)).toEqual(["Ping", "Pong"])
+      expect(fed.frames.filter((f) => f._tag === "Ping" || f._tag === "Pong").map((f) => f._tag)).toEqual([
+        "Ping",
+        "Pong"
+      ])
       expect(binaryData(fed.frames)).toEqual(concatBytes(repeatByte(0x41, 40), repeatByte(0x42, 40)))
     }
   })
@@ -1191,14 +1509,22 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
     expect(continuation.frames).toEqual([{ _tag: "Text", data: "", frameFinished: true, messageFinished: false }])
     expectError(continuation, 1002, /RSV1 set on a continuation frame/)
     expectError(bad("c2 03 61 62 63"), 1007, /^Invalid compressed data/)
-    expect(bad("82 03 61 62 63").frames).toEqual([{ _tag: "Binary", data: utf8("abc"), frameFinished: true, messageFinished: true }])
+    expect(bad("82 03 61 62 63").frames).toEqual([{
+      _tag: "Binary",
+      data: utf8("abc"),
+      frameFinished: true,
+      messageFinished: true
+    }])
     expectError(bad("e2 00"), 1002, /^Reserved bit set unexpectedly$/)
     expectError(bad("a2 00"), 1002, /^Reserved bit set unexpectedly$/)
     expectError(bad("92 00"), 1002, /^Reserved bit set unexpectedly$/)
   })
 
   it("RFC 7692 §6, §7.2.2 through the class: each violation is one CloseConnection with its code", () => {
-    const cases: ReadonlyArray<readonly [string, number]> = [["c9 00", 1002], ["c2 03 61 62 63", 1007], ["c1 01 ff", 1007], ["e2 00", 1002]]
+    const cases: ReadonlyArray<readonly [string, number]> = [["c9 00", 1002], ["c2 03 61 62 63", 1007], [
+      "c1 01 ff",
+      1007
+    ], ["e2 00", 1002]]
     for (const [bytes, code] of cases) {
       const { client } = pair()
       client.receiveData(hex(bytes))
@@ -1216,7 +1542,11 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
 
   it("RSV2 and RSV3 stay errors with the extension", () => {
     for (const rsv of [RSV2, RSV3, RSV1 | RSV2, RSV1 | RSV3]) {
-      expectError(receiveAs("server", [sent("client", { fin: true, rsv, opcode: 2, payload: hex(X23_DEFLATED) })]), 1002, /^Reserved bit set unexpectedly$/)
+      expectError(
+        receiveAs("server", [sent("client", { fin: true, rsv, opcode: 2, payload: hex(X23_DEFLATED) })]),
+        1002,
+        /^Reserved bit set unexpectedly$/
+      )
     }
   })
 
@@ -1243,7 +1573,9 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
   })
 
   it("invalid UTF-8 in a compressed text message is 1007", () => {
-    const fed = receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 1, payload: deflateWith(hex("48 65 ff 6c")) })])
+    const fed = receiveAs("client", [
+      sent("server", { fin: true, rsv: RSV1, opcode: 1, payload: deflateWith(hex("48 65 ff 6c")) })
+    ])
     expectError(fed, 1007, /UTF-8/)
     // A code point split across the inflated pieces of a fragmented message is fine.
     const snow = deflateWith(utf8("a☃b😀"))
@@ -1262,10 +1594,16 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
         const exact = deflateWith(repeatByte(0x61, limit))
         const over = deflateWith(repeatByte(0x61, limit + 1))
         expect(over.length).toBeLessThan(20)
-        const ok = receiveAs(role, [sent(peerOf(role), { fin: true, rsv: RSV1, opcode: 2, payload: exact })], {}, { maxMessageSize: limit, assembleMessages })
+        const ok = receiveAs(role, [sent(peerOf(role), { fin: true, rsv: RSV1, opcode: 2, payload: exact })], {}, {
+          maxMessageSize: limit,
+          assembleMessages
+        })
         expect(ok.error).toBeUndefined()
         expect(binaryData(ok.frames)).toEqual(repeatByte(0x61, limit))
-        const failed = receiveAs(role, [sent(peerOf(role), { fin: true, rsv: RSV1, opcode: 2, payload: over })], {}, { maxMessageSize: limit, assembleMessages })
+        const failed = receiveAs(role, [sent(peerOf(role), { fin: true, rsv: RSV1, opcode: 2, payload: over })], {}, {
+          maxMessageSize: limit,
+          assembleMessages
+        })
         expectError(failed, 1009)
         expect(binaryData(failed.frames).length).toBeLessThanOrEqual(limit)
       }
@@ -1297,7 +1635,9 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
     const bomb = deflateWith(new Uint8Array(64 * 1024 * 1024))
     expect(bomb.length).toBeLessThan(100 * 1024)
     const started = performance.now()
-    const fed = receiveAs("server", [sent("client", { fin: true, rsv: RSV1, opcode: 2, payload: bomb })], {}, { maxMessageSize: 1024 * 1024 })
+    const fed = receiveAs("server", [sent("client", { fin: true, rsv: RSV1, opcode: 2, payload: bomb })], {}, {
+      maxMessageSize: 1024 * 1024
+    })
     expectError(fed, 1009)
     expect(binaryData(fed.frames).length).toBeLessThanOrEqual(1024 * 1024)
     // Inflating 64 MiB takes far longer than stopping after 1 MiB.
@@ -1315,8 +1655,10 @@ describe("data rules end to end (RFC 7692 §6, §7.2)", () => {
 describe("window bits", () => {
   /** Client ↔ server, then the wire frames of one message from `from`. */
   const oneMessage = (options: PairOptions, direction: "up" | "down", data: Uint8Array) => {
-    const { client, server, agreedByClient } = pair(options)
-    const result = direction === "up" ? transfer(client, server, new Events.BytesMessage({ data })) : transfer(server, client, new Events.BytesMessage({ data }))
+    const { agreedByClient, client, server } = pair(options)
+    const result = direction === "up"
+      ? transfer(client, server, new Events.BytesMessage({ data }))
+      : transfer(server, client, new Events.BytesMessage({ data }))
     expect(bytesOf(result.events)).toEqual(data)
     expect(result.frames.map((f) => f.rsv)).toEqual([RSV1])
     return { payload: result.frames[0]!.payload, agreed: agreedOf(agreedByClient[0]!) }
@@ -1325,8 +1667,10 @@ describe("window bits", () => {
   it("a client agreed to client_max_window_bits=9 compresses within a 9-bit window", () => {
     const message = farRepeats(700, 12)
     // Offered by the client, and chosen by the server when the client let it choose.
-    for (const options of [{ client: { clientMaxWindowBits: 9 } }, { server: [PMD.make({ clientMaxWindowBits: 9 })] }]) {
-      const { payload, agreed: a } = oneMessage(options, "up", message)
+    for (
+      const options of [{ client: { clientMaxWindowBits: 9 } }, { server: [PMD.make({ clientMaxWindowBits: 9 })] }]
+    ) {
+      const { agreed: a, payload } = oneMessage(options, "up", message)
       expect(a.clientMaxWindowBits).toBe(9)
       expect(inflateWith(payload, 9)).toEqual(Buffer.from(message))
     }
@@ -1338,8 +1682,10 @@ describe("window bits", () => {
 
   it("a server agreed to server_max_window_bits=9 compresses within a 9-bit window", () => {
     const message = farRepeats(700, 12)
-    for (const options of [{ client: { serverMaxWindowBits: 9 } }, { server: [PMD.make({ serverMaxWindowBits: 9 })] }]) {
-      const { payload, agreed: a } = oneMessage(options, "down", message)
+    for (
+      const options of [{ client: { serverMaxWindowBits: 9 } }, { server: [PMD.make({ serverMaxWindowBits: 9 })] }]
+    ) {
+      const { agreed: a, payload } = oneMessage(options, "down", message)
       expect(a.serverMaxWindowBits).toBe(9)
       expect(inflateWith(payload, 9)).toEqual(Buffer.from(message))
     }
@@ -1366,12 +1712,29 @@ describe("window bits", () => {
     const wide = deflateWith(message, { windowBits: 15 })
     const narrow = deflateWith(message, { windowBits: 9 })
     // A client that agreed to server_max_window_bits=9 inflates with 9.
-    expectError(receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: wide })], { serverMaxWindowBits: 9 }), 1007)
-    expect(binaryData(receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: narrow })], { serverMaxWindowBits: 9 }).frames)).toEqual(message)
+    expectError(
+      receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: wide })], {
+        serverMaxWindowBits: 9
+      }),
+      1007
+    )
+    expect(
+      binaryData(
+        receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: narrow })], {
+          serverMaxWindowBits: 9
+        }).frames
+      )
+    ).toEqual(message)
     // A server that agreed to client_max_window_bits=9 likewise.
-    expectError(receiveAs("server", [sent("client", { fin: true, rsv: RSV1, opcode: 2, payload: wide })], { clientMaxWindowBits: 9 }), 1007)
+    expectError(
+      receiveAs("server", [sent("client", { fin: true, rsv: RSV1, opcode: 2, payload: wide })], {
+        clientMaxWindowBits: 9
+      }),
+      1007
+    )
     // With 15 agreed, both inflate.
-    expect(binaryData(receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: wide })]).frames)).toEqual(message)
+    expect(binaryData(receiveAs("client", [sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: wide })]).frames))
+      .toEqual(message)
   })
 
   it("an agreed window of 8 inflates what zlib produces for 8", () => {
@@ -1385,13 +1748,18 @@ describe("window bits", () => {
     expect(binaryData(fed.frames)).toEqual(message)
     const finalized = PMD.make().finalize!(parameters("server_max_window_bits=8"))
     if (finalized.error !== undefined) throw new Error(finalized.error)
-    const client = feed(Frame.decoder({ role: "client", extensions: [finalized.extension] }), sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: eight }))
+    const client = feed(
+      Frame.decoder({ role: "client", extensions: [finalized.extension] }),
+      sent("server", { fin: true, rsv: RSV1, opcode: 2, payload: eight })
+    )
     expect(binaryData(client.frames)).toEqual(message)
   })
 })
 
 describe("context takeover", () => {
-  const message = utf8(JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ["alpha", "beta"] }))))
+  const message = utf8(
+    JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ["alpha", "beta"] })))
+  )
 
   /** Sends the message twice from `direction`'s sender: the two compressed payloads. */
   const twice = (options: PairOptions, direction: "up" | "down") => {
@@ -1413,7 +1781,11 @@ describe("context takeover", () => {
   })
 
   it("without the server's takeover, the server's second message is compressed afresh", () => {
-    for (const options of [{ client: { serverNoContextTakeover: true } }, { server: [PMD.make({ serverNoContextTakeover: true })] }]) {
+    for (
+      const options of [{ client: { serverNoContextTakeover: true } }, {
+        server: [PMD.make({ serverNoContextTakeover: true })]
+      }]
+    ) {
       const [first, second] = twice(options, "down")
       expect(second).toEqual(first)
       // The client's direction keeps its context.
@@ -1423,7 +1795,11 @@ describe("context takeover", () => {
   })
 
   it("without the client's takeover, the client's second message is compressed afresh", () => {
-    for (const options of [{ client: { clientNoContextTakeover: true } }, { server: [PMD.make({ clientNoContextTakeover: true })] }]) {
+    for (
+      const options of [{ client: { clientNoContextTakeover: true } }, {
+        server: [PMD.make({ clientNoContextTakeover: true })]
+      }]
+    ) {
       const [first, second] = twice(options, "up")
       expect(second).toEqual(first)
       const [down1, down2] = twice(options, "down")
@@ -1449,7 +1825,10 @@ describe("context takeover", () => {
   })
 
   it("a fragmented message shares one context with the messages around it", () => {
-    const { client, server } = pair({ serverConnection: { fragmentSize: 100 }, clientConnection: { fragmentSize: 100 } })
+    const { client, server } = pair({
+      serverConnection: { fragmentSize: 100 },
+      clientConnection: { fragmentSize: 100 }
+    })
     for (const [from, to] of [[server, client], [client, server]] as const) {
       const first = transfer(from, to, new Events.BytesMessage({ data: message }))
       expect(first.frames.length).toBe(Math.ceil(message.length / 100))
@@ -1484,7 +1863,14 @@ describe("threshold", () => {
 
   it("compressed and uncompressed messages mix on one connection; the peer reads them all", () => {
     const { client, server } = pair({ server: [PMD.make({ threshold: 16 })], client: { threshold: 16 } })
-    const messages = ["a long message that is compressed", "short", "", "a long message that is compressed", "tiny", "a long message that is compressed"]
+    const messages = [
+      "a long message that is compressed",
+      "short",
+      "",
+      "a long message that is compressed",
+      "tiny",
+      "a long message that is compressed"
+    ]
     for (const [from, to] of [[server, client], [client, server]] as const) {
       const rsvs: Array<number> = []
       for (const data of messages) {
@@ -1555,8 +1941,15 @@ describe("as a Connection's extension without negotiation", () => {
     const server = Frame.encoder({ role: "server", extensions: [PMD.make()] })
     const first = right(Frame.encodeMessage(server, "Hello"))
     const second = right(Frame.encodeMessage(first.state, "Hello"))
-    expect([toHex(concatAll(first.bytes)), toHex(concatAll(second.bytes))]).toEqual([`c107${HELLO}`, `c105${HELLO_AGAIN}`])
-    const client = feed(Frame.decoder({ role: "client", extensions: [PMD.make()] }), concatAll(first.bytes), concatAll(second.bytes))
+    expect([toHex(concatAll(first.bytes)), toHex(concatAll(second.bytes))]).toEqual([
+      `c107${HELLO}`,
+      `c105${HELLO_AGAIN}`
+    ])
+    const client = feed(
+      Frame.decoder({ role: "client", extensions: [PMD.make()] }),
+      concatAll(first.bytes),
+      concatAll(second.bytes)
+    )
     expect(textData(client)).toBe("HelloHello")
   })
 

@@ -59,7 +59,10 @@ describe("WSConnection.Service", () => {
       assert.instanceOf(error.eventHint, Events.RejectConnection)
       // The failed step left the state as it was: the hint can be sent.
       const rejection = yield* server.send(error.eventHint!)
-      assert.strictEqual(new TextDecoder().decode(join(rejection.bytes)), "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+      assert.strictEqual(
+        new TextDecoder().decode(join(rejection.bytes)),
+        "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+      )
       assert.strictEqual(yield* server.state, ConnectionState.CLOSED)
     }))
 
@@ -103,7 +106,10 @@ describe("WSConnection.Service", () => {
       ], "/path?q")
       assert.strictEqual((events[0] as Events.Request).target, "/path?q")
       const accept = yield* server.send(new Events.AcceptConnection())
-      assert.include(new TextDecoder().decode(join(accept.bytes)), "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")
+      assert.include(
+        new TextDecoder().decode(join(accept.bytes)),
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+      )
     }))
 })
 

@@ -42,7 +42,10 @@ const KEY = hex("01 02 03 04")
 const PEER_KEY = hex("0a 0b 0c 0d")
 const NONCE = new Uint8Array(16).fill(1)
 
-const options = (type: ConnectionType, extra: Partial<WSConnection.WSConnectionOptions> = {}): WSConnection.WSConnectionOptions => ({
+const options = (
+  type: ConnectionType,
+  extra: Partial<WSConnection.WSConnectionOptions> = {}
+): WSConnection.WSConnectionOptions => ({
   connectionType: type,
   nonce: () => NONCE,
   maskKey: fixedKey(KEY),
@@ -92,7 +95,12 @@ type Action =
   | { readonly to: Side; readonly feed: Uint8Array | null }
 
 type Entry =
-  | { readonly by: Side; readonly sent: string; readonly events: ReadonlyArray<unknown>; readonly state: ConnectionState }
+  | {
+    readonly by: Side
+    readonly sent: string
+    readonly events: ReadonlyArray<unknown>
+    readonly state: ConnectionState
+  }
   | { readonly to: Side; readonly received: ReadonlyArray<unknown>; readonly state: ConnectionState }
   | { readonly side: Side; readonly threw: string; readonly message: string; readonly state: ConnectionState }
 
@@ -101,7 +109,10 @@ const converse = (
   actions: ReadonlyArray<Action>,
   extra: Partial<WSConnection.WSConnectionOptions> = {}
 ): Array<Entry> => {
-  const faces: Record<Side, Face> = { client: makeFace(options(CLIENT, extra)), server: makeFace(options(SERVER, extra)) }
+  const faces: Record<Side, Face> = {
+    client: makeFace(options(CLIENT, extra)),
+    server: makeFace(options(SERVER, extra))
+  }
   const outbox: Record<Side, Array<Uint8Array>> = { client: [], server: [] }
   const trace: Array<Entry> = []
   const attempt = (side: Side, f: () => Entry) => {
@@ -182,7 +193,11 @@ describe("client ↔ server end to end, the reducers and the classes alike", () 
     expect(trace.slice(1, 5).map((e) => ("received" in e ? e.received.length : -1))).toEqual([0, 0, 0, 1])
     const requestEntry = trace[4]
     expect(requestEntry).toMatchObject({ to: "server", state: CONNECTING })
-    expect("received" in requestEntry! && requestEntry.received[0]).toMatchObject({ _tag: "Request", host: "localhost", target: "/" })
+    expect("received" in requestEntry! && requestEntry.received[0]).toMatchObject({
+      _tag: "Request",
+      host: "localhost",
+      target: "/"
+    })
     expect(trace[5]).toEqual({ by: "server", sent: toHex(RESPONSE_101), events: [], state: OPEN })
     expect(trace[6]).toEqual({ by: "server", sent: "8107" + toHex(utf8("welcome")), events: [], state: OPEN })
     // The 101 and the first frame in one read (RFC 9110 §7.8).
@@ -208,8 +223,18 @@ describe("client ↔ server end to end, the reducers and the classes alike", () 
     expect(last[1]).toEqual({ to: "client", received: [close(1001, "going")], state: REMOTE_CLOSING })
     expect(last[2]).toMatchObject({ by: "client", state: CLOSED })
     expect(last[3]).toEqual({ to: "server", received: [close(1001, "going")], state: CLOSED })
-    expect(last[4]).toEqual({ side: "client", threw: "LocalProtocolError", message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).", state: CLOSED })
-    expect(last[5]).toEqual({ side: "server", threw: "LocalProtocolError", message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).", state: CLOSED })
+    expect(last[4]).toEqual({
+      side: "client",
+      threw: "LocalProtocolError",
+      message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).",
+      state: CLOSED
+    })
+    expect(last[5]).toEqual({
+      side: "server",
+      threw: "LocalProtocolError",
+      message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).",
+      state: CLOSED
+    })
   })
 
   it("the client's frames are masked with its key source, the server's are not", () => {
@@ -228,7 +253,10 @@ describe("client ↔ server end to end, the reducers and the classes alike", () 
     const trace = both([
       { by: "client", send: request },
       { deliver: "client" },
-      { by: "server", send: new Events.RejectConnection({ statusCode: 403, headers: [["content-length", "5"]], hasBody: true }) },
+      {
+        by: "server",
+        send: new Events.RejectConnection({ statusCode: 403, headers: [["content-length", "5"]], hasBody: true })
+      },
       { by: "server", send: new Events.RejectData({ data: utf8("he"), bodyFinished: false }) },
       { deliver: "server" },
       { by: "server", send: new Events.RejectData({ data: utf8("llo") }) },
@@ -236,7 +264,11 @@ describe("client ↔ server end to end, the reducers and the classes alike", () 
     ])
     expect(trace.slice(2).map((e) => e.state)).toEqual([REJECTING, REJECTING, REJECTING, CLOSED, CLOSED])
     expect(trace[4]).toMatchObject({ to: "client", state: REJECTING })
-    expect("received" in trace[4]! && trace[4].received[0]).toMatchObject({ _tag: "RejectConnection", statusCode: 403, hasBody: true })
+    expect("received" in trace[4]! && trace[4].received[0]).toMatchObject({
+      _tag: "RejectConnection",
+      statusCode: 403,
+      hasBody: true
+    })
   })
 
   it("the options reach the connection: fragmentSize on send, maxMessageSize on receive", () => {
@@ -273,7 +305,10 @@ describe("RFC 9110 §7.8, fixed where wsproto differs: frames pipelined behind t
   })
 
   it("through the reducer: the events are in the Step that sends AcceptConnection", () => {
-    const s = WSConnection.receive(WSConnection.make(options(SERVER)), concatBytes(REQUEST, clientFrame(2, hex("01 02"))))
+    const s = WSConnection.receive(
+      WSConnection.make(options(SERVER)),
+      concatBytes(REQUEST, clientFrame(2, hex("01 02")))
+    )
     expect(s.events.map((e) => e._tag)).toEqual(["Request"])
     const sent = expectOk(WSConnection.send(s.state, new Events.AcceptConnection({})))
     expect(plainEvents(sent.events)).toEqual([binary("0102")])
@@ -296,7 +331,10 @@ describe("RFC 9110 §7.8, fixed where wsproto differs: frames pipelined behind t
 
   it("the request fed byte by byte, then frames", () => {
     const bytes = concatBytes(REQUEST, clientFrame(9, utf8("p")))
-    const trace = both([...Array.from(bytes, (_, i) => ({ to: "server" as const, feed: bytes.subarray(i, i + 1) })), accepted])
+    const trace = both([
+      ...Array.from(bytes, (_, i) => ({ to: "server" as const, feed: bytes.subarray(i, i + 1) })),
+      accepted
+    ])
     expect(trace.filter((e) => "received" in e && e.received.length > 0).length).toBe(1)
     expect(trace.at(-1)).toEqual({ by: "server", sent: toHex(RESPONSE_101), events: [ping("70")], state: OPEN })
   })
@@ -337,7 +375,10 @@ describe("RFC 9110 §7.8, RFC 9112 §2.2: frames in the same read as the 101 sur
   const sendRequest: Action = { by: "client", send: request }
 
   it("101 + TextMessage(\"hello\") + Ping(\"p\") in one read", () => {
-    const trace = both([sendRequest, { to: "client", feed: concatBytes(RESPONSE_101, serverFrame(1, utf8("hello")), serverFrame(9, utf8("p"))) }])
+    const trace = both([sendRequest, {
+      to: "client",
+      feed: concatBytes(RESPONSE_101, serverFrame(1, utf8("hello")), serverFrame(9, utf8("p")))
+    }])
     expect(trace[1]).toEqual({ to: "client", received: [accept, text("hello"), ping("70")], state: OPEN })
   })
 
@@ -355,7 +396,10 @@ describe("RFC 9110 §7.8, RFC 9112 §2.2: frames in the same read as the 101 sur
   })
 
   it("RFC 9112 §2.2: the 101 fed one byte at a time gives a single AcceptConnection", () => {
-    const trace = both([sendRequest, ...Array.from(RESPONSE_101, (_, i) => ({ to: "client" as const, feed: RESPONSE_101.subarray(i, i + 1) }))])
+    const trace = both([
+      sendRequest,
+      ...Array.from(RESPONSE_101, (_, i) => ({ to: "client" as const, feed: RESPONSE_101.subarray(i, i + 1) }))
+    ])
     const received = trace.flatMap((e) => ("received" in e ? e.received : []))
     expect(received).toEqual([accept])
     expect(trace.at(-1)?.state).toBe(OPEN)
@@ -363,7 +407,10 @@ describe("RFC 9110 §7.8, RFC 9112 §2.2: frames in the same read as the 101 sur
   })
 
   it("101 + a close: REMOTE_CLOSING after the read", () => {
-    const trace = both([sendRequest, { to: "client", feed: concatBytes(RESPONSE_101, serverFrame(8, closePayload(1001))) }])
+    const trace = both([sendRequest, {
+      to: "client",
+      feed: concatBytes(RESPONSE_101, serverFrame(8, closePayload(1001)))
+    }])
     expect(trace[1]).toEqual({ to: "client", received: [accept, close(1001, "")], state: REMOTE_CLOSING })
   })
 
@@ -417,13 +464,22 @@ describe("handshake errors: RemoteProtocolError thrown from receiveData, returne
     const trace = both([{ to: "server", feed: head }])
     expect(trace[0]).toMatchObject({ side: "server", threw: "RemoteProtocolError", state: CONNECTING })
     const received = WSConnection.receive(WSConnection.make(options(SERVER)), head)
-    expect((received.error as RemoteProtocolError).eventHint).toMatchObject({ _tag: "RejectConnection", statusCode: status })
+    expect((received.error as RemoteProtocolError).eventHint).toMatchObject({
+      _tag: "RejectConnection",
+      statusCode: status
+    })
   })
 
   it.each([
-    ["no Sec-WebSocket-Accept", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"],
+    [
+      "no Sec-WebSocket-Accept",
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    ],
     ["a wrong Sec-WebSocket-Accept", latin1Text(RESPONSE_101).replace("5tWd", "5tWe")],
-    ["no Upgrade", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: 5tWd1XMQfqfRMZqGrwjPEgEvyeE=\r\n\r\n"],
+    [
+      "no Upgrade",
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: 5tWd1XMQfqfRMZqGrwjPEgEvyeE=\r\n\r\n"
+    ],
     ["nonsense", "broken nonsense\r\n\r\n"]
   ])("a client throws on a response with %s; the state stays CONNECTING", (_, response) => {
     const trace = both([{ by: "client", send: request }, { to: "client", feed: latin1(response) }])
@@ -451,7 +507,10 @@ describe("after the handshake: frame violations are events, CLOSED throws", () =
     const trace = both([
       ...handshake,
       { to: "server", feed: serverFrame(1, utf8("a")) },
-      { by: "server", send: new Events.CloseConnection({ code: 1002, reason: "server received unexpected unmasked frame" }) }
+      {
+        by: "server",
+        send: new Events.CloseConnection({ code: 1002, reason: "server received unexpected unmasked frame" })
+      }
     ])
     expect(trace.slice(-2)).toEqual([
       { to: "server", received: [close(1002, "server received unexpected unmasked frame")], state: OPEN },
@@ -462,7 +521,12 @@ describe("after the handshake: frame violations are events, CLOSED throws", () =
         state: LOCAL_CLOSING
       }
     ])
-    const open = expectOk(WSConnection.send(WSConnection.receive(WSConnection.make(options(SERVER)), REQUEST).state, new Events.AcceptConnection({}))).state
+    const open = expectOk(
+      WSConnection.send(
+        WSConnection.receive(WSConnection.make(options(SERVER)), REQUEST).state,
+        new Events.AcceptConnection({})
+      )
+    ).state
     const received = WSConnection.receive(open, serverFrame(1, utf8("a")))
     expect(received.error).toBeInstanceOf(RemoteProtocolError)
     expect(received.events).toEqual([])
@@ -484,16 +548,32 @@ describe("after the handshake: frame violations are events, CLOSED throws", () =
   })
 
   it("the transport's end after the handshake: 1006 and CLOSED; then receiving throws LocalProtocolError", () => {
-    const trace = both([...handshake, { to: "client", feed: null }, { to: "client", feed: null }, { to: "client", feed: utf8("x") }])
+    const trace = both([...handshake, { to: "client", feed: null }, { to: "client", feed: null }, {
+      to: "client",
+      feed: utf8("x")
+    }])
     expect(trace.slice(-3)).toEqual([
       { to: "client", received: [close(1006, "")], state: CLOSED },
-      { side: "client", threw: "LocalProtocolError", message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).", state: CLOSED },
-      { side: "client", threw: "LocalProtocolError", message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).", state: CLOSED }
+      {
+        side: "client",
+        threw: "LocalProtocolError",
+        message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).",
+        state: CLOSED
+      },
+      {
+        side: "client",
+        threw: "LocalProtocolError",
+        message: "Connection already closed: nothing more can be received (stop reading once the state is CLOSED).",
+        state: CLOSED
+      }
     ])
   })
 
   it("sending a handshake event once open is a LocalProtocolError naming the state (RFC 6455 §4.2.2)", () => {
-    const trace = both([...handshake, { by: "server", send: new Events.AcceptConnection({}) }, { by: "client", send: request }])
+    const trace = both([...handshake, { by: "server", send: new Events.AcceptConnection({}) }, {
+      by: "client",
+      send: request
+    }])
     expect(trace.slice(-2)).toEqual([
       {
         side: "server",
@@ -501,7 +581,12 @@ describe("after the handshake: frame violations are events, CLOSED throws", () =
         message: "Event AcceptConnection cannot be sent in state ConnectionState.OPEN.",
         state: OPEN
       },
-      { side: "client", threw: "LocalProtocolError", message: "Event Request cannot be sent in state ConnectionState.OPEN.", state: OPEN }
+      {
+        side: "client",
+        threw: "LocalProtocolError",
+        message: "Event Request cannot be sent in state ConnectionState.OPEN.",
+        state: OPEN
+      }
     ])
   })
 })
@@ -542,9 +627,10 @@ describe("initiateUpgradeConnection", () => {
   it("a client cannot: LocalProtocolError", () => {
     const ws = new WSConnection.WSConnection(CLIENT)
     expect(() => ws.initiateUpgradeConnection(STD, "/")).toThrow(LocalProtocolError)
-    expect(expectError(WSConnection.initiateUpgradeConnection(WSConnection.make(options(CLIENT)), STD, "/"))).toBeInstanceOf(
-      LocalProtocolError
-    )
+    expect(expectError(WSConnection.initiateUpgradeConnection(WSConnection.make(options(CLIENT)), STD, "/")))
+      .toBeInstanceOf(
+        LocalProtocolError
+      )
   })
 
   it("invalid headers: RemoteProtocolError thrown, returned by the reducer", () => {
@@ -589,7 +675,10 @@ describe("extensions: only the negotiated ones take part in framing (RFC 6455 §
     name: "x-rsv1",
     init: () => undefined,
     inboundHeader: (state) => ({ state, value: Frame.RSV1 }),
-    outbound: (state, frame) => ({ state, value: frame.opcode >= 8 ? frame : { ...frame, rsv: frame.rsv | Frame.RSV1 } }),
+    outbound: (state, frame) => ({
+      state,
+      value: frame.opcode >= 8 ? frame : { ...frame, rsv: frame.rsv | Frame.RSV1 }
+    }),
     offer: () => [],
     accept: () => ({ extension: rsv1, parameters: [] })
   }
@@ -610,7 +699,9 @@ describe("extensions: only the negotiated ones take part in framing (RFC 6455 §
     expect(acceptEntry).toMatchObject({ by: "server", state: OPEN })
     expect(latin1Text(hex((acceptEntry as { sent: string }).sent))).toContain("Sec-WebSocket-Extensions: x-rsv1\r\n")
     expect(acceptedEntry).toMatchObject({ to: "client", state: OPEN })
-    expect(clientSent).toMatchObject({ sent: toHex(rawFrame({ fin: true, rsv: Frame.RSV1, opcode: 1, payload: utf8("a"), mask: KEY })) })
+    expect(clientSent).toMatchObject({
+      sent: toHex(rawFrame({ fin: true, rsv: Frame.RSV1, opcode: 1, payload: utf8("a"), mask: KEY }))
+    })
     expect(serverReceived).toEqual({ to: "server", received: [text("a")], state: OPEN })
     expect(serverSent).toMatchObject({ sent: "c10162" })
     expect(clientReceived).toEqual({ to: "client", received: [text("b")], state: OPEN })

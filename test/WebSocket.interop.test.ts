@@ -12,9 +12,9 @@ import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Queue from "effect/Queue"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
@@ -83,7 +83,8 @@ const watch = (socket: WsSocket): Effect.Effect<Watched> =>
       closed: Deferred.await(closed).pipe(within("ws's close event")),
       send: (data) =>
         Effect.async<void, Error>((resume) => {
-          socket.send(data, (cause) => resume(cause ? Effect.fail(cause) : Effect.void))
+          socket.send(data, (cause) =>
+            resume(cause ? Effect.fail(cause) : Effect.void))
         })
     }
   })

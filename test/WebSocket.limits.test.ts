@@ -315,7 +315,8 @@ describe("keepalive", () => {
         const server = yield* serve({ pingInterval: "100 millis", pongTimeout: "200 millis" }, (ws) =>
           Effect.gen(function*() {
             yield* Effect.forkScoped(
-              Effect.flatMap(Effect.exit(ws.closed), (exit) => Deferred.succeed(serverClosed, exit))
+              Effect.flatMap(Effect.exit(ws.closed), (exit) =>
+                Deferred.succeed(serverClosed, exit))
             )
             yield* echo(ws)
           }).pipe(Effect.scoped))
@@ -340,7 +341,12 @@ describe("keepalive", () => {
         yield* ws.send("still here")
         assert.strictEqual(yield* next, "still here")
         assert.isAtLeast(pongs, 3, "several pings were answered")
-        assert.isTrue(peer.frames.every((frame) => frame.opcode === OP_PING), "the raw client got pings only")
+        assert.isTrue(
+          peer.frames.every((frame) =>
+            frame.opcode === OP_PING
+          ),
+          "the raw client got pings only"
+        )
         assert.isFalse(peer.gone)
       }),
     15_000
@@ -682,7 +688,8 @@ describe("limits", () => {
         // Pings of 125 bytes (RFC 6455 §5.5: the most a control frame holds), each to be answered by
         // a 127-byte pong (§5.5.2), written as fast as Node takes them for 1.5 s.
         const ping = maskedFrame(OP_PING, Crypto.randomBytes(125))
-        const flood = Buffer.concat(Array.from({ length: 1000 }, () => ping))
+        const flood = Buffer.concat(Array.from({ length: 1000 }, () =>
+          ping))
         let floods = 0
         const deadline = performance.now() + 1_500
         pump(peer.socket, () => performance.now() < deadline, () => flood, () => floods++)

@@ -25,7 +25,7 @@ import * as crypto from "node:crypto"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as Events from "../src/Events.js"
-import * as PerMessageDeflate from "../src/PerMessageDeflate.js"
+import type * as PerMessageDeflate from "../src/PerMessageDeflate.js"
 import * as WebSocket from "../src/WebSocket.js"
 import * as WebSocketClient from "../src/WebSocketClient.js"
 import * as WebSocketServer from "../src/WebSocketServer.js"
@@ -36,21 +36,21 @@ import {
   connect,
   eventually,
   exchange,
-  maskedClose,
-  maskedFrame,
   freshKey,
   headerOf,
+  maskedClose,
+  maskedFrame,
   rawClient,
-  rawConnect,
-  statusOf,
-  upgradeRequest,
   type RawClientOptions,
+  rawConnect,
   type RawPeer,
   rawServer,
   type RawServerOptions,
+  statusOf,
   take,
   tlsFixture,
   unmaskedFrame,
+  upgradeRequest,
   within
 } from "./rawPeer.js"
 
@@ -169,8 +169,7 @@ const halfOpenClient = (port: number, options: RawClientOptions = {}) =>
   rawClient(port, { allowHalfOpen: true, ...options })
 
 /** A raw server that answers each handshake with a 101 on its own, and is half-open too. */
-const answeringServer = (options: RawServerOptions = {}) =>
-  rawServer({ allowHalfOpen: true, accept: true, ...options })
+const answeringServer = (options: RawServerOptions = {}) => rawServer({ allowHalfOpen: true, accept: true, ...options })
 
 describe("our client and our server: messages", () => {
   it.scopedLive("text messages round-trip, multi-byte UTF-8 and emoji included", () =>
@@ -945,7 +944,14 @@ describe("WebSocket.run", () => {
       const limits = { maxMessageSize: 32 * MIB, deflate: false }
       const { url } = yield* serve(runEcho, limits)
       const ws = yield* connect(url(), limits)
-      const small = ["hello", "héllo wörld 😀 日本語", "", new Uint8Array(0), new Uint8Array([0, 1, 255]), noise(70_000)]
+      const small = [
+        "hello",
+        "héllo wörld 😀 日本語",
+        "",
+        new Uint8Array(0),
+        new Uint8Array([0, 1, 255]),
+        noise(70_000)
+      ]
       const echoed = yield* exchange(ws, small)
       assert.deepStrictEqual(echoed.map(shape), small.map(shape))
       assert.strictEqual(textOf(echoed[2]!), "")
@@ -1015,7 +1021,9 @@ describe("WebSocket.run", () => {
     Effect.gen(function*() {
       const FRAME = 64 * 1024
       const gate = yield* Deferred.make<void>()
-      const received = yield* Deferred.make<{ readonly count: number; readonly inOrder: boolean; readonly digest: string }>()
+      const received = yield* Deferred.make<
+        { readonly count: number; readonly inOrder: boolean; readonly digest: string }
+      >()
       const hash = crypto.createHash("sha256")
       let count = 0
       let inOrder = true
@@ -1145,7 +1153,10 @@ describe("WebSocket.run", () => {
         yield* peer.write(concatAll([text("ok"), text(bad), text("after")]))
         const exit = yield* Queue.take(runs).pipe(within("run to end"))
         assert.isTrue(Exit.isFailure(exit))
-        assert.strictEqual(Cause.failureOption((exit as Exit.Failure<void, unknown>).cause).pipe(Option.getOrUndefined), boom)
+        assert.strictEqual(
+          Cause.failureOption((exit as Exit.Failure<void, unknown>).cause).pipe(Option.getOrUndefined),
+          boom
+        )
         // The client sees the echo of "ok", then the close 1011 (not the echo of "after").
         const close = yield* peer.frame(1)
         assert.deepStrictEqual(calls, ["ok", bad], `${bad}: the handler's calls`)
@@ -1224,7 +1235,9 @@ describe("WebSocket.run", () => {
         Effect.gen(function*() {
           const result = yield* ws.run((message) => {
             calls.push(message as string)
-            if (message === "hang") return Effect.onInterrupt(Effect.never, () => Deferred.succeed(hungInterrupted, undefined))
+            if (message === "hang") {
+              return Effect.onInterrupt(Effect.never, () => Deferred.succeed(hungInterrupted, undefined))
+            }
             return ws.send(message)
           }).pipe(Effect.timeoutOption("300 millis"))
           yield* Deferred.succeed(stopped, result)
@@ -1296,8 +1309,13 @@ describe("edges a review found", () => {
   it.scopedLive("a client whose server resets TCP during the handshake fails at once with Transport", () =>
     Effect.gen(function*() {
       const raw = yield* rawServer()
-      yield* Effect.forkScoped(Effect.flatMap(raw.accepted, (peer) =>
-        Effect.zipRight(peer.takeHead(), Effect.sync(() => peer.socket.resetAndDestroy()))))
+      yield* Effect.forkScoped(
+        Effect.flatMap(raw.accepted, (peer) =>
+          Effect.zipRight(
+            peer.takeHead(),
+            Effect.sync(() => peer.socket.resetAndDestroy())
+          ))
+      )
       const started = Date.now()
       const error = yield* failure(
         Effect.scoped(WebSocketClient.connect(`ws://127.0.0.1:${raw.port}/`, { handshakeTimeout: Infinity })),
@@ -1324,7 +1342,9 @@ describe("edges a review found", () => {
       const ws = yield* connect(url())
       assert.strictEqual(yield* next(ws), "a")
       assert.strictEqual(yield* next(ws), "b")
-      assert.deepStrictEqual(Chunk.toArray(yield* Stream.runCollect(Stream.take(ws.messages, 1)).pipe(within("c"))), ["c"])
+      assert.deepStrictEqual(Chunk.toArray(yield* Stream.runCollect(Stream.take(ws.messages, 1)).pipe(within("c"))), [
+        "c"
+      ])
     }))
 
   it.scopedLive("after run is interrupted, messages gives what run had not handled, a half-received message whole", () =>

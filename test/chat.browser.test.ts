@@ -17,7 +17,9 @@ import { closePayload, parseWireFrames } from "./helpers.js"
 import { acceptFor, closeOf, freshKey, maskedFrame, upgradeRequest } from "./rawPeer.js"
 
 const WAIT = 10_000
-const TEST_TIMEOUT = 40_000
+/** Starting Chromium while the other test files run in parallel can take longer than a page wait. */
+const LAUNCH_WAIT = 30_000
+const TEST_TIMEOUT = 60_000
 
 /** Runs `body` with a chat on 127.0.0.1, port 0, stopped afterwards whatever happens. */
 const withChat = async <A>(options: Chat.ChatOptions, body: (chat: Chat.Chat) => Promise<A>): Promise<A> => {
@@ -160,7 +162,7 @@ const launch = (): Promise<Browser> =>
       "--disable-sync",
       "--no-first-run"
     ],
-    timeout: WAIT
+    timeout: LAUNCH_WAIT
   })
 
 /** Waits until the page shows an element matching `selector` with `text`. */

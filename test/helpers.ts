@@ -7,12 +7,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Connection from "../src/Connection.js"
+import { ConnectionState, type ConnectionType } from "../src/ConnectionState.js"
 import { LocalProtocolError, type RemoteProtocolError } from "../src/Errors.js"
 import type * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
 import * as Handshake from "../src/Handshake.js"
-import * as Connection from "../src/Connection.js"
-import { ConnectionState, type ConnectionType } from "../src/ConnectionState.js"
 import * as WSConnection from "../src/WSConnection.js"
 
 /** Parses hex such as `"81 05 48 65"` or `"810548"` (whitespace ignored) into bytes. */
@@ -25,7 +25,8 @@ export const hex = (text: string): Uint8Array => {
 }
 
 /** Lowercase hex of bytes without separators; works for Node Buffers and plain arrays alike. */
-export const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex")
+export const toHex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex")
 
 /** Concatenates byte arrays into a new plain `Uint8Array`. */
 export const concatBytes = (...chunks: ReadonlyArray<Uint8Array>): Uint8Array => concatAll(chunks)
@@ -62,8 +63,7 @@ export const left = (result: Frame.Encoded): LocalProtocolError => {
 }
 
 /** All bytes of a successful encoder step, concatenated. */
-export const encodedBytes = (result: Frame.Encoded): Uint8Array =>
-  concatAll(right(result).bytes)
+export const encodedBytes = (result: Frame.Encoded): Uint8Array => concatAll(right(result).bytes)
 
 /** The bytes of an encoder step's output, concatenated, as lowercase hex. */
 export const hexOf = (encoded: Frame.Encoded): string => toHex(concatAll(encoded.bytes))
@@ -73,8 +73,7 @@ export const binaryData = (frames: ReadonlyArray<Frame.Frame>): Uint8Array =>
   concatAll(frames.flatMap((frame) => (frame._tag === "Binary" ? [frame.data] : [])))
 
 /** All bytes of a successful encoder step, as lowercase hex. */
-export const encodedHex = (result: Frame.Encoded): string =>
-  toHex(encodedBytes(result))
+export const encodedHex = (result: Frame.Encoded): string => toHex(encodedBytes(result))
 
 /** The outcome of feeding several chunks to a decoder. */
 export interface Fed {
@@ -130,7 +129,12 @@ export const chunksOf = (bytes: Uint8Array, size: number): Array<Uint8Array> => 
 /** A readable form of a frame: data and payloads as strings or hex, for `toEqual` comparisons. */
 export type Plain =
   | { readonly _tag: "Text"; readonly data: string; readonly frameFinished: boolean; readonly messageFinished: boolean }
-  | { readonly _tag: "Binary"; readonly data: string; readonly frameFinished: boolean; readonly messageFinished: boolean }
+  | {
+    readonly _tag: "Binary"
+    readonly data: string
+    readonly frameFinished: boolean
+    readonly messageFinished: boolean
+  }
   | { readonly _tag: "Close"; readonly code: number; readonly reason: string }
   | { readonly _tag: "Ping"; readonly payload: string }
   | { readonly _tag: "Pong"; readonly payload: string }
@@ -139,7 +143,12 @@ export type Plain =
 export const plain = (frame: Frame.Frame): Plain => {
   switch (frame._tag) {
     case "Text":
-      return { _tag: "Text", data: frame.data, frameFinished: frame.frameFinished, messageFinished: frame.messageFinished }
+      return {
+        _tag: "Text",
+        data: frame.data,
+        frameFinished: frame.frameFinished,
+        messageFinished: frame.messageFinished
+      }
     case "Binary":
       return {
         _tag: "Binary",
@@ -285,7 +294,12 @@ export const plainEvent = (event: Events.Event): Record<string, unknown> => {
         extraHeaders: headers(event.extraHeaders)
       }
     case "RejectConnection":
-      return { _tag: "RejectConnection", statusCode: event.statusCode, headers: headers(event.headers), hasBody: event.hasBody }
+      return {
+        _tag: "RejectConnection",
+        statusCode: event.statusCode,
+        headers: headers(event.headers),
+        hasBody: event.hasBody
+      }
     case "RejectData":
       return { _tag: "RejectData", data: toHex(event.data), bodyFinished: event.bodyFinished }
     case "TextMessage":
@@ -310,7 +324,8 @@ export const plainEvent = (event: Events.Event): Record<string, unknown> => {
   }
 }
 
-export const plainEvents = (events: ReadonlyArray<Events.Event>): Array<Record<string, unknown>> => events.map(plainEvent)
+export const plainEvents = (events: ReadonlyArray<Events.Event>): Array<Record<string, unknown>> =>
+  events.map(plainEvent)
 
 /** The outcome of feeding several inputs to the handshake reducer. */
 export interface HandshakeFed {
@@ -423,7 +438,9 @@ export const wsClassFace = (options: WSConnection.WSConnectionOptions): Face => 
 export const wsServiceFace = (options: WSConnection.WSConnectionOptions): Face => {
   const service = Effect.runSync(WSConnection.makeService(options))
   const face = { failed: false }
-  const run = <A>(effect: Effect.Effect<A, RemoteProtocolError | LocalProtocolError>): A | RemoteProtocolError | LocalProtocolError =>
+  const run = <A>(
+    effect: Effect.Effect<A, RemoteProtocolError | LocalProtocolError>
+  ): A | RemoteProtocolError | LocalProtocolError =>
     Effect.runSync(Effect.either(effect)).pipe((result) => (Either.isLeft(result) ? result.left : result.right))
   const opened = () => {
     const state = Effect.runSync(service.state)
@@ -432,7 +449,12 @@ export const wsServiceFace = (options: WSConnection.WSConnectionOptions): Face =
   const received = (result: ReadonlyArray<Events.Event> | RemoteProtocolError | LocalProtocolError, wasOpen: boolean) =>
     Array.isArray(result)
       ? (result as ReadonlyArray<Events.Event>)
-      : classView(face, (result as RemoteProtocolError).events ?? [], result as RemoteProtocolError, wasOpen || opened())
+      : classView(
+        face,
+        (result as RemoteProtocolError).events ?? [],
+        result as RemoteProtocolError,
+        wasOpen || opened()
+      )
   return {
     state: () => Effect.runSync(service.state),
     send: (event) => {
@@ -511,7 +533,9 @@ export interface WireFrame {
  * Reads the complete frames at the start of `bytes` (RFC 6455 §5.2), unmasking their payloads,
  * independently of the decoder under test; `rest` is what follows the last complete frame.
  */
-export const parseWireFrames = (bytes: Uint8Array): { readonly frames: Array<WireFrame>; readonly rest: Uint8Array } => {
+export const parseWireFrames = (
+  bytes: Uint8Array
+): { readonly frames: Array<WireFrame>; readonly rest: Uint8Array } => {
   const frames: Array<WireFrame> = []
   let pos = 0
   while (bytes.length - pos >= 2) {

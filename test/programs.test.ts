@@ -2,10 +2,10 @@
  * The echo programs, the conformance peers: `npm run echo-server` and `npm run echo-client`, run
  * as processes over 127.0.0.1 against `ws`, as a conformance suite would drive them.
  */
-import { afterEach, describe, expect, it } from "vitest"
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import type * as Net from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
 import { WebSocket as WsSocket, WebSocketServer as WsServer } from "ws"
 
 const MIB = 1024 * 1024
@@ -52,7 +52,11 @@ const digest = (data: Uint8Array | string) => Crypto.createHash("sha256").update
 
 describe("npm run echo-server", () => {
   it("prints its URL and echoes text and binary as they came, 20 MiB included, with deflate agreed", async () => {
-    const server = start("examples/echo-server.ts", ["--host", "127.0.0.1", "--port", "0"], /ws:\/\/127\.0\.0\.1:(\d+)\//)
+    const server = start(
+      "examples/echo-server.ts",
+      ["--host", "127.0.0.1", "--port", "0"],
+      /ws:\/\/127\.0\.0\.1:(\d+)\//
+    )
     const [url] = await server.matched
     const client = new WsSocket(`${url}any/path?x=1`, { perMessageDeflate: true, maxPayload: 64 * MIB })
     cleanups.push(() => client.terminate())

@@ -32,12 +32,13 @@ import { closePayload, concatAll, latin1, latin1Text, parseWireFrames, rawFrame,
 export const WAIT: Duration.DurationInput = "5 seconds"
 
 /** Fails with a message naming what was awaited when `self` takes longer than `duration`. */
-export const within = (what: string, duration: Duration.DurationInput = WAIT) =>
-<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
-  Effect.timeoutFail(self, {
-    duration,
-    onTimeout: () => new Error(`timed out after ${Duration.format(Duration.decode(duration))} waiting for ${what}`)
-  })
+export const within =
+  (what: string, duration: Duration.DurationInput = WAIT) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
+    Effect.timeoutFail(self, {
+      duration,
+      onTimeout: () => new Error(`timed out after ${Duration.format(Duration.decode(duration))} waiting for ${what}`)
+    })
 
 /** A deferred's value, at most `millis`. */
 export const awaitWithin = <A, E>(deferred: Deferred.Deferred<A, E>, what: string, millis = 5_000) =>
@@ -257,8 +258,11 @@ export class RawPeer {
 
   /** Waits until the connection is gone (FIN or close); gives when, at most `millis`. */
   awaitGone(millis = 5_000): Effect.Effect<number, Error> {
-    return this.until("the connection to end", () =>
-      this.gone ? Math.min(this.endedAt ?? Infinity, this.closedAt ?? Infinity) : undefined, millis)
+    return this.until(
+      "the connection to end",
+      () => this.gone ? Math.min(this.endedAt ?? Infinity, this.closedAt ?? Infinity) : undefined,
+      millis
+    )
   }
 
   /** Waits for the peer's FIN, at most `millis`. */

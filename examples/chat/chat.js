@@ -21,11 +21,13 @@ const showOnline = (count) => {
 }
 
 const showPeople = () => {
-  people.replaceChildren(...[...here].sort().map((name) => {
-    const item = document.createElement("li")
-    item.textContent = name
-    return item
-  }))
+  people.replaceChildren(
+    ...[...here].sort().map((name) => {
+      const item = document.createElement("li")
+      item.textContent = name
+      return item
+    })
+  )
 }
 
 /** Adds a line to the log; textContent only, so nothing anyone sends becomes markup. */

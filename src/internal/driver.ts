@@ -8,9 +8,9 @@
  * with a synchronous face (`direct.ts`) in the step, or queued for one writer fiber otherwise.
  */
 import * as Socket from "@effect/platform/Socket"
+import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,7 +27,6 @@ import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type * as Connection from "../Connection.js"
-import { ConnectionState, ConnectionType } from "./connectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "../Errors.js"
 import type * as Events from "../Events.js"
 import type { Extension } from "../Extensions.js"
@@ -36,6 +35,7 @@ import type * as WSConnection from "../WSConnection.js"
 import { concat, EMPTY } from "./bytes.js"
 import { CloseReason } from "./closeCode.js"
 import * as connection from "./connection.js"
+import { ConnectionState, ConnectionType } from "./connectionState.js"
 import { type Direct, directOf } from "./direct.js"
 import * as fast from "./events.js"
 import { AcceptConnection, RejectConnection, RejectData } from "./events.js"
@@ -651,7 +651,9 @@ const startOver = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
     )
     const transport: Transport = {
       abort: Effect.gen(function*() {
-        if (!driver.transportEnded.isOpen) yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
+        if (!driver.transportEnded.isOpen) {
+          yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
+        }
         yield* Fiber.interrupt(writer)
         yield* Fiber.interrupt(reader)
       }),
@@ -719,7 +721,9 @@ const ping = (driver: Driver, payload: Uint8Array): Effect.Effect<Duration.Durat
   Effect.suspend(() => {
     if (driver.phase !== "open") return Effect.fail(driver.notOpen())
     if (payload.length > 125) {
-      return Effect.fail(error({ reason: "LocalError", message: "A ping's payload is at most 125 bytes (RFC 6455 §5.5)." }))
+      return Effect.fail(
+        error({ reason: "LocalError", message: "A ping's payload is at most 125 bytes (RFC 6455 §5.5)." })
+      )
     }
     const done = Deferred.unsafeMake<void, WebSocketError>(FiberId.none)
     const waiting = { key: keyOf(payload), done }
@@ -924,7 +928,9 @@ const runOnce = <E, R>(
       driver.runner = runner
       // What was queued before `run`, first.
       const inbox = driver.existingInbox
-      const queued = inbox === undefined ? Either.right(Chunk.empty<Api.Fragment>()) : Effect.runSync(Effect.either(inbox.clear))
+      const queued = inbox === undefined
+        ? Either.right(Chunk.empty<Api.Fragment>())
+        : Effect.runSync(Effect.either(inbox.clear))
       if (Either.isRight(queued)) {
         for (const piece of queued.right) {
           driver.taken(byteLength(piece.data))
@@ -1131,7 +1137,9 @@ export const acceptServer = <E, R>(
     })
     const [request, decision] = yield* withinHandshake(driver, handshake)
     // The client may have gone while the server was deciding.
-    if (driver.endExit !== undefined && Exit.isFailure(driver.endExit)) return yield* Effect.asVoid(driver.endExit).pipe(Effect.as(Option.none()))
+    if (driver.endExit !== undefined && Exit.isFailure(driver.endExit)) {
+      return yield* Effect.asVoid(driver.endExit).pipe(Effect.as(Option.none()))
+    }
     if (decision._tag === "Reject") {
       const body = decision.body ?? EMPTY
       const headers = decision.headers ?? []
@@ -1141,7 +1149,13 @@ export const acceptServer = <E, R>(
       driver.finish(
         refused !== undefined
           ? localError(refused)
-          : error({ reason: "HandshakeRejected", message: `Rejected with ${decision.status}.`, status: decision.status, headers, body })
+          : error({
+            reason: "HandshakeRejected",
+            message: `Rejected with ${decision.status}.`,
+            status: decision.status,
+            headers,
+            body
+          })
       )
       return Option.none()
     }

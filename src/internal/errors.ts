@@ -21,7 +21,12 @@ import { closeConnection, rejectConnection } from "./events.js"
  * @since 0.3.0
  * @category models
  */
-export type HandshakeReason = "MalformedHttp" | "HeadTooLarge" | "InvalidHandshake" | "UnsupportedVersion" | "UnexpectedEnd"
+export type HandshakeReason =
+  | "MalformedHttp"
+  | "HeadTooLarge"
+  | "InvalidHandshake"
+  | "UnsupportedVersion"
+  | "UnexpectedEnd"
 
 /**
  * Why an open connection failed (RFC 6455 §5–§8).

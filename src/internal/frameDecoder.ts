@@ -51,41 +51,36 @@ interface Parts {
 }
 
 /**
- * The fields of a decoder state, by name; a step mutates only its own copy. Declared here rather
- * than as class fields, so that the constructor's assignments are their only definitions (class
- * fields would first be defined as `undefined`).
+ * A decoder state: named fields that a step mutates only on its own copy. They are `declare`d, so
+ * that the constructor's assignments are their only definitions (class fields would first be
+ * defined as `undefined`).
  */
-interface Fields {
-  config: DecoderConfig
-  phase: Phase
-  /** Header bytes of a frame whose header is not complete yet. */
-  headerBytes: Uint8Array
-  /** Payload bytes of a control frame that is not complete yet. */
-  controlBytes: Uint8Array
-  fin: boolean
-  /** RSV1-3 as the bits 4, 2 and 1. */
-  rsv: number
-  opcode: number
-  /** Payload bytes of the current frame still to come. */
-  remaining: number
-  masked: boolean
-  maskKey: number
-  maskPhase: number
-  /** Opcode of the data message in progress, 0 between messages. */
-  message: number
-  /** Bytes of the message in progress surfaced so far (after extensions). */
-  messageSize: number
-  utf8Carry: number
-  text: string
-  parts: Parts | undefined
-  extensionStates: ReadonlyArray<unknown>
-  error: RemoteProtocolError | undefined
-}
-
-interface DecoderState extends Fields {}
-
 class DecoderState implements Frame.DecoderState {
   declare readonly [TypeId]: Frame.DecoderTypeId
+  declare config: DecoderConfig
+  declare phase: Phase
+  /** Header bytes of a frame whose header is not complete yet. */
+  declare headerBytes: Uint8Array
+  /** Payload bytes of a control frame that is not complete yet. */
+  declare controlBytes: Uint8Array
+  declare fin: boolean
+  /** RSV1-3 as the bits 4, 2 and 1. */
+  declare rsv: number
+  declare opcode: number
+  /** Payload bytes of the current frame still to come. */
+  declare remaining: number
+  declare masked: boolean
+  declare maskKey: number
+  declare maskPhase: number
+  /** Opcode of the data message in progress, 0 between messages. */
+  declare message: number
+  /** Bytes of the message in progress surfaced so far (after extensions). */
+  declare messageSize: number
+  declare utf8Carry: number
+  declare text: string
+  declare parts: Parts | undefined
+  declare extensionStates: ReadonlyArray<unknown>
+  declare error: RemoteProtocolError | undefined
 
   constructor(fields: Fields) {
     this.config = fields.config
@@ -112,6 +107,9 @@ class DecoderState implements Frame.DecoderState {
     return new DecoderState(this)
   }
 }
+
+/** What the constructor takes: every field. */
+type Fields = Omit<DecoderState, "copy" | typeof TypeId>
 
 Object.defineProperty(DecoderState.prototype, TypeId, { value: TypeId })
 
@@ -184,7 +182,9 @@ export const decode = (state: Frame.DecoderState, chunk: Uint8Array): Frame.Deco
         s.controlBytes = concat([s.controlBytes, piece], s.controlBytes.length + take)
         break
       }
-      const payload = s.controlBytes.length === 0 ? piece : concat([s.controlBytes, piece], s.controlBytes.length + take)
+      const payload = s.controlBytes.length === 0
+        ? piece
+        : concat([s.controlBytes, piece], s.controlBytes.length + take)
       s.controlBytes = EMPTY
       s.phase = HEADER
       control(s, payload, frames)
@@ -437,7 +437,12 @@ const data = (s: DecoderState, piece: Uint8Array, frameFinished: boolean, frames
   } else if (!assemble) {
     frames.push({ _tag: "Binary", data: bytes, frameFinished, messageFinished })
   } else if (messageFinished) {
-    frames.push({ _tag: "Binary", data: assembled(s.parts, bytes, s.messageSize), frameFinished: true, messageFinished: true })
+    frames.push({
+      _tag: "Binary",
+      data: assembled(s.parts, bytes, s.messageSize),
+      frameFinished: true,
+      messageFinished: true
+    })
   } else if (bytes.length > 0) {
     s.parts = { head: bytes, tail: s.parts }
   }

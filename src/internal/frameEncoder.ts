@@ -110,7 +110,12 @@ export const encodeMessage = (input: Frame.EncoderState, data: string | Uint8Arr
     // RFC 6455 §5.4: the first fragment carries the opcode, the rest are CONTINUATION frames.
     for (let offset = 0; offset < payload.length && writer.error === undefined; offset += size) {
       const last = offset + size >= payload.length
-      writer.frame(fin && last, offset === 0 ? first : Opcode.CONTINUATION, payload.subarray(offset, offset + size), messageLength)
+      writer.frame(
+        fin && last,
+        offset === 0 ? first : Opcode.CONTINUATION,
+        payload.subarray(offset, offset + size),
+        messageLength
+      )
     }
   }
   return writer.result(message)
@@ -197,11 +202,13 @@ class Writer {
       const limit = `the ${MAX_CONTROL_PAYLOAD}-byte limit of a control frame (RFC 6455 §5.5)`
       this.error = local(
         "InvalidEvent",
-        `A ${controlName(opcode)} payload of ${payload.length} bytes is over ${limit}: send at most ${MAX_CONTROL_PAYLOAD} bytes`
+        `A ${
+          controlName(opcode)
+        } payload of ${payload.length} bytes is over ${limit}: send at most ${MAX_CONTROL_PAYLOAD} bytes`
       )
       return
     }
-    this.bytes.push(...frame(config, fin, rsv, opcode, payload))
+    for (const chunk of frame(config, fin, rsv, opcode, payload)) this.bytes.push(chunk)
   }
 
   /** Runs the outbound hooks in reverse order, as wsproto does. */

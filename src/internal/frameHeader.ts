@@ -37,7 +37,8 @@ export const isControl = (opcode: number): boolean => (opcode & 0x8) !== 0
  *
  * @internal
  */
-export const isDefined = (opcode: number): boolean => opcode <= Opcode.BINARY || (opcode >= Opcode.CLOSE && opcode <= Opcode.PONG)
+export const isDefined = (opcode: number): boolean =>
+  opcode <= Opcode.BINARY || (opcode >= Opcode.CLOSE && opcode <= Opcode.PONG)
 
 /**
  * The reserved bits of byte 0 of a frame header, as the codec and the extension hooks number

@@ -46,7 +46,7 @@ const encodeLabel = (label: string): string => {
       if (p < n) delta++
       if (p === n) {
         let q = delta
-        for (let k = BASE; ; k += BASE) {
+        for (let k = BASE;; k += BASE) {
           const t = k <= bias ? T_MIN : k >= bias + T_MAX ? T_MAX : k - bias
           if (q < t) break
           output += digit(t + ((q - t) % (BASE - t)))
@@ -75,7 +75,7 @@ const decodeLabel = (input: string): string | undefined => {
   for (let pos = dash < 0 ? 0 : dash + 1; pos < input.length;) {
     const oldi = i
     let w = 1
-    for (let k = BASE; ; k += BASE) {
+    for (let k = BASE;; k += BASE) {
       if (pos >= input.length) return undefined
       const d = digitValue(input.charCodeAt(pos++))
       if (d >= BASE) return undefined
@@ -107,7 +107,9 @@ const splitPort = (host: string): readonly [string, string] => {
  */
 export const hostToAscii = (host: string): string => {
   const [name, port] = splitPort(host)
-  return name.split(".").map((label) => (/^[\x00-\x7f]*$/.test(label) ? label : `xn--${encodeLabel(label.toLowerCase())}`))
+  return name.split(".").map((
+    label
+  ) => (/^[\x00-\x7f]*$/.test(label) ? label : `xn--${encodeLabel(label.toLowerCase())}`))
     .join(".") + port
 }
 

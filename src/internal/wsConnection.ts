@@ -24,11 +24,20 @@ export const connectionState = (s: WSConnection.State): ConnectionState =>
   s.connection?.state ?? handshake.state(s.handshake)
 
 /** A handshake step as a conversation step; once the handshake is OPEN, the connection starts. */
-const afterHandshake = (s: WSConnection.State, step: Handshake.Step<LocalProtocolError | RemoteProtocolError>): WSConnection.Received => {
+const afterHandshake = (
+  s: WSConnection.State,
+  step: Handshake.Step<LocalProtocolError | RemoteProtocolError>
+): WSConnection.Received => {
   if (step.error !== undefined) return { state: s, events: [], bytes: [], error: step.error, repeated: false }
   const next = step.state
   if (handshake.state(next) !== ConnectionState.OPEN) {
-    return { state: { ...s, handshake: next }, events: step.events, bytes: step.bytes, error: undefined, repeated: false }
+    return {
+      state: { ...s, handshake: next },
+      events: step.events,
+      bytes: step.bytes,
+      error: undefined,
+      repeated: false
+    }
   }
   const opened = connection.make({ ...s.options, extensions: handshake.extensions(next) })
   const trailing = handshake.trailingData(next)

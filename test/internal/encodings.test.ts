@@ -1,9 +1,9 @@
 /**
  * The handshake's own SHA-1, base64 and IDNA against Node's implementations and the RFC examples.
  */
+import * as fc from "fast-check"
 import { createHash, randomBytes } from "node:crypto"
 import { domainToASCII, domainToUnicode } from "node:url"
-import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Base64 from "../../src/internal/base64.js"
 import { hostToAscii, hostToUnicode } from "../../src/internal/punycode.js"
@@ -11,14 +11,18 @@ import { sha1 } from "../../src/internal/sha1.js"
 
 describe("SHA-1 (FIPS 180-4)", () => {
   it("gives the FIPS examples", () => {
-    expect(Buffer.from(sha1(new TextEncoder().encode("abc"))).toString("hex")).toBe("a9993e364706816aba3e25717850c26c9cd0d89d")
+    expect(Buffer.from(sha1(new TextEncoder().encode("abc"))).toString("hex")).toBe(
+      "a9993e364706816aba3e25717850c26c9cd0d89d"
+    )
     expect(Buffer.from(sha1(new Uint8Array(0))).toString("hex")).toBe("da39a3ee5e6b4b0d3255bfef95601890afd80709")
   })
 
   it("agrees with node:crypto for any input, across block boundaries", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) =>
-        Buffer.from(sha1(bytes)).toString("hex") === createHash("sha1").update(bytes).digest("hex")),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        (bytes) => Buffer.from(sha1(bytes)).toString("hex") === createHash("sha1").update(bytes).digest("hex")
+      ),
       { numRuns: 300 }
     )
     for (const length of [55, 56, 63, 64, 65, 119, 120, 128]) {
@@ -31,9 +35,12 @@ describe("SHA-1 (FIPS 180-4)", () => {
 describe("base64 (RFC 4648)", () => {
   it("round-trips any bytes and agrees with Buffer", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) =>
-        Base64.encode(bytes) === Buffer.from(bytes).toString("base64") &&
-        Buffer.from(Base64.decode(Base64.encode(bytes))).equals(Buffer.from(bytes))),
+      fc.property(
+        fc.uint8Array({ maxLength: 100 }),
+        (bytes) =>
+          Base64.encode(bytes) === Buffer.from(bytes).toString("base64") &&
+          Buffer.from(Base64.decode(Base64.encode(bytes))).equals(Buffer.from(bytes))
+      ),
       { numRuns: 200 }
     )
   })
@@ -57,10 +64,13 @@ describe("IDNA hosts (Punycode, RFC 3492)", () => {
   it("decodes what it encodes, and encodes to ASCII only", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.stringOf(fc.constantFrom("a", "z", "0", "-", "é", "ü", "ж", "語", "😀"), { minLength: 1, maxLength: 8 }), {
-          minLength: 1,
-          maxLength: 3
-        }),
+        fc.array(
+          fc.stringOf(fc.constantFrom("a", "z", "0", "-", "é", "ü", "ж", "語", "😀"), { minLength: 1, maxLength: 8 }),
+          {
+            minLength: 1,
+            maxLength: 3
+          }
+        ),
         (labels) => {
           const host = labels.filter((l) => !l.startsWith("-") && !l.endsWith("-")).join(".")
           if (host === "" || host.split(".").some((l) => l === "")) return true

@@ -23,7 +23,11 @@ const descriptors = (event: Events.Event) =>
   Object.keys(event).map((key) => [key, Object.getOwnPropertyDescriptor(event, key)] as const)
 
 /** Asserts that the trusted instance and the Schema instance are indistinguishable. */
-const expectSame = (trusted: Events.Event, constructed: Events.Event, cls: abstract new(...args: Array<any>) => unknown) => {
+const expectSame = (
+  trusted: Events.Event,
+  constructed: Events.Event,
+  cls: abstract new(...args: Array<any>) => unknown
+) => {
   expect(trusted).toBeInstanceOf(cls)
   expect(Object.getPrototypeOf(trusted)).toBe(Object.getPrototypeOf(constructed))
   expect(Object.keys(trusted)).toEqual(Object.keys(constructed))
@@ -45,13 +49,15 @@ const expectSame = (trusted: Events.Event, constructed: Events.Event, cls: abstr
 
 describe("trusted event constructors = Schema constructors", () => {
   describe("textMessage", () => {
-    it.each([
-      ["hi", true, true],
-      ["", true, true],
-      ["ƒñö®∂😎", false, false],
-      ["part", true, false],
-      ["odd", false, true]
-    ] as const)("(%j, %s, %s)", (data, frameFinished, messageFinished) => {
+    it.each(
+      [
+        ["hi", true, true],
+        ["", true, true],
+        ["ƒñö®∂😎", false, false],
+        ["part", true, false],
+        ["odd", false, true]
+      ] as const
+    )("(%j, %s, %s)", (data, frameFinished, messageFinished) => {
       const trusted = fast.textMessage(data, frameFinished, messageFinished)
       const constructed = new Events.TextMessage({ data, frameFinished, messageFinished })
       expectSame(trusted, constructed, Events.TextMessage)
@@ -62,10 +68,15 @@ describe("trusted event constructors = Schema constructors", () => {
 
     it("equals the Schema instance for any data and flags", () => {
       fc.assert(
-        fc.property(fc.string({ unit: "binary" }), fc.boolean(), fc.boolean(), (data, frameFinished, messageFinished) => {
-          const trusted = fast.textMessage(data, frameFinished, messageFinished)
-          expectSame(trusted, new Events.TextMessage({ data, frameFinished, messageFinished }), Events.TextMessage)
-        }),
+        fc.property(
+          fc.string({ unit: "binary" }),
+          fc.boolean(),
+          fc.boolean(),
+          (data, frameFinished, messageFinished) => {
+            const trusted = fast.textMessage(data, frameFinished, messageFinished)
+            expectSame(trusted, new Events.TextMessage({ data, frameFinished, messageFinished }), Events.TextMessage)
+          }
+        ),
         { numRuns: 200 }
       )
     })
@@ -78,12 +89,14 @@ describe("trusted event constructors = Schema constructors", () => {
   })
 
   describe("bytesMessage", () => {
-    it.each([
-      ["00 01", true, true],
-      ["", true, true],
-      ["ff fe fd", false, false],
-      ["78", true, false]
-    ] as const)("(%s, %s, %s)", (dataHex, frameFinished, messageFinished) => {
+    it.each(
+      [
+        ["00 01", true, true],
+        ["", true, true],
+        ["ff fe fd", false, false],
+        ["78", true, false]
+      ] as const
+    )("(%s, %s, %s)", (dataHex, frameFinished, messageFinished) => {
       const data = hex(dataHex)
       const trusted = fast.bytesMessage(data, frameFinished, messageFinished)
       const constructed = new Events.BytesMessage({ data, frameFinished, messageFinished })
@@ -100,10 +113,15 @@ describe("trusted event constructors = Schema constructors", () => {
 
     it("equals the Schema instance for any data and flags", () => {
       fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), fc.boolean(), (data, frameFinished, messageFinished) => {
-          const trusted = fast.bytesMessage(data, frameFinished, messageFinished)
-          expectSame(trusted, new Events.BytesMessage({ data, frameFinished, messageFinished }), Events.BytesMessage)
-        }),
+        fc.property(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.boolean(),
+          fc.boolean(),
+          (data, frameFinished, messageFinished) => {
+            const trusted = fast.bytesMessage(data, frameFinished, messageFinished)
+            expectSame(trusted, new Events.BytesMessage({ data, frameFinished, messageFinished }), Events.BytesMessage)
+          }
+        ),
         { numRuns: 200 }
       )
     })
@@ -135,15 +153,17 @@ describe("trusted event constructors = Schema constructors", () => {
   })
 
   describe("closeConnection", () => {
-    it.each([
-      [1000, ""],
-      [1000, "bye"],
-      [1001, "👋👋"],
-      [1005, ""],
-      [1006, ""],
-      [1002, "Invalid opcode 0x3"],
-      [4999, "r"]
-    ] as const)("(%i, %j), and its response closes with the same code and reason", (code, reason) => {
+    it.each(
+      [
+        [1000, ""],
+        [1000, "bye"],
+        [1001, "👋👋"],
+        [1005, ""],
+        [1006, ""],
+        [1002, "Invalid opcode 0x3"],
+        [4999, "r"]
+      ] as const
+    )("(%i, %j), and its response closes with the same code and reason", (code, reason) => {
       const trusted = fast.closeConnection(code, reason)
       expectSame(trusted, new Events.CloseConnection({ code, reason }), Events.CloseConnection)
       const response = trusted.response()
@@ -158,9 +178,17 @@ describe("trusted event constructors = Schema constructors", () => {
 
     it("equals the Schema instance for any code and reason", () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 65535 }), fc.string({ unit: "binary", maxLength: 40 }), (code, reason) => {
-          expectSame(fast.closeConnection(code, reason), new Events.CloseConnection({ code, reason }), Events.CloseConnection)
-        }),
+        fc.property(
+          fc.integer({ min: 0, max: 65535 }),
+          fc.string({ unit: "binary", maxLength: 40 }),
+          (code, reason) => {
+            expectSame(
+              fast.closeConnection(code, reason),
+              new Events.CloseConnection({ code, reason }),
+              Events.CloseConnection
+            )
+          }
+        ),
         { numRuns: 200 }
       )
     })

@@ -292,7 +292,10 @@ describe("parsing a response head (RFC 9112 §4)", () => {
   })
 
   it("more than maxHeaders header fields are HeadTooLarge", () => {
-    expectFailure(parseResponse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", { maxHeadSize: 1024, maxHeaders: 2 }), "HeadTooLarge")
+    expectFailure(
+      parseResponse("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", { maxHeadSize: 1024, maxHeaders: 2 }),
+      "HeadTooLarge"
+    )
   })
 })
 
@@ -479,7 +482,8 @@ describe("reading a body", () => {
 
 describe("serialising", () => {
   it("checkHeaders accepts token names and values of visible characters, SP, HTAB and Latin-1", () => {
-    expect(Http.checkHeaders([["X-Foo", "a b\tc"], ["Y", ""], ["Z", "caf\xe9"], ["!#$%&'*+-.^_`|~", "v"]])).toBeUndefined()
+    expect(Http.checkHeaders([["X-Foo", "a b\tc"], ["Y", ""], ["Z", "caf\xe9"], ["!#$%&'*+-.^_`|~", "v"]]))
+      .toBeUndefined()
   })
 
   it.each([
@@ -523,7 +527,9 @@ describe("serialising", () => {
   it("isToken follows RFC 9110 §5.6.2", () => {
     expect(Http.isToken("permessage-deflate")).toBe(true)
     expect(Http.isToken("!#$%&'*+-.^_`|~09AZaz")).toBe(true)
-    for (const text of ["", "a b", "a,b", "a;b", "a\"b", "a=b", "a/b", "a@b", "é"]) expect(Http.isToken(text)).toBe(false)
+    for (const text of ["", "a b", "a,b", "a;b", "a\"b", "a=b", "a/b", "a@b", "é"]) {
+      expect(Http.isToken(text)).toBe(false)
+    }
   })
 
   it("isValidTarget accepts visible ASCII only", () => {

@@ -1,8 +1,15 @@
-import { readFileSync } from "node:fs"
 import * as fc from "fast-check"
-import wabtInit from "wabt"
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { kernelBytes, maskInPlace, maskInPlaceWithoutKernel, maskInto, readUint32, simdAvailable } from "../../src/internal/mask.js"
+import wabtInit from "wabt"
+import {
+  kernelBytes,
+  maskInPlace,
+  maskInPlaceWithoutKernel,
+  maskInto,
+  readUint32,
+  simdAvailable
+} from "../../src/internal/mask.js"
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
 
