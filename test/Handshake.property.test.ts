@@ -20,12 +20,12 @@ import * as Handshake from "../src/Handshake.js"
 import {
   concatAll,
   concatBytes,
-  expectOk,
   httpHead,
   latin1,
   plainEvent,
   plainEvents,
   receiveAll,
+  sendOk,
   splitAt,
   toHex
 } from "./helpers.js"
@@ -130,15 +130,6 @@ const requestEvent = (scenario: Scenario, extensions: ReadonlyArray<Extension>):
     extensions: [...extensions],
     extraHeaders: scenario.clientHeaders
   })
-
-/** A send that succeeded, its bytes in one array. */
-const sendOk = (
-  state: Handshake.HandshakeState,
-  event: Events.Event
-): { readonly state: Handshake.HandshakeState; readonly bytes: Uint8Array } => {
-  const sent = expectOk(Handshake.send(state, event))
-  return { state: sent.state, bytes: concatAll(sent.bytes) }
-}
 
 const requestBytes = (scenario: Scenario, nonce: Uint8Array): Uint8Array => {
   const client = Handshake.make({ connectionType: CLIENT, nonce: () => nonce })

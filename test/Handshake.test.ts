@@ -34,6 +34,7 @@ import {
   rawFrame,
   receiveAll,
   repeatByte,
+  sendOk,
   toHex,
   utf8
 } from "./helpers.js"
@@ -90,15 +91,6 @@ const newServer = (options: Omit<Handshake.HandshakeOptions, "connectionType"> =
 
 const newClient = (options: Omit<Handshake.HandshakeOptions, "connectionType"> = {}): Handshake.HandshakeState =>
   Handshake.make({ nonce: () => RFC_NONCE, ...options, connectionType: CLIENT })
-
-/** A send that succeeded, its bytes in one array. */
-const sendOk = (
-  state: Handshake.HandshakeState,
-  event: Events.Event
-): { readonly state: Handshake.HandshakeState; readonly bytes: Uint8Array } => {
-  const sent = expectOk(Handshake.send(state, event))
-  return { state: sent.state, bytes: concatAll(sent.bytes) }
-}
 
 /** The bytes a send wrote, or `undefined` when it failed. */
 const sentBytes = (sent: Handshake.Sent): Uint8Array | undefined =>

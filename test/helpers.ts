@@ -353,6 +353,15 @@ export const receiveAll = (
   return { state: current, events, error: undefined }
 }
 
+/** A handshake send that succeeded, its bytes in one array. */
+export const sendOk = (
+  state: Handshake.HandshakeState,
+  event: Events.Event
+): { readonly state: Handshake.HandshakeState; readonly bytes: Uint8Array } => {
+  const sent = expectOk(Handshake.send(state, event))
+  return { state: sent.state, bytes: concatAll(sent.bytes) }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connection helpers: the reducer face and the class face of one end, behind one interface
 
