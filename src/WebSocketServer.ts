@@ -36,6 +36,7 @@ import type { Duplex } from "node:stream"
 import * as Tls from "node:tls"
 import type * as Events from "./Events.js"
 import type * as Extensions from "./Extensions.js"
+import { CloseReason } from "./internal/closeCode.js"
 import { acceptServer, type Decision as InternalDecision, DEFAULT_HANDSHAKE_TIMEOUT } from "./internal/driver.js"
 import * as NodeTransport from "./NodeTransport.js"
 import * as PerMessageDeflate from "./PerMessageDeflate.js"
@@ -290,7 +291,7 @@ const serveConnection = <E, R>(
 
 /** The close after the handler: 1000 when it returned, 1011 when it failed (logged), none when interrupted. */
 const afterHandler = (ws: WebSocket, exit: Exit.Exit<void, unknown>): Effect.Effect<void> => {
-  if (Exit.isSuccess(exit)) return Effect.ignore(ws.close(1000))
+  if (Exit.isSuccess(exit)) return Effect.ignore(ws.close(CloseReason.NORMAL_CLOSURE))
   if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
   // The connection's own end (the peer left, broke the protocol) is not the handler's bug.
   const ended = Option.exists(Cause.failureOption(exit.cause), (failure) => failure instanceof WebSocketError)
@@ -298,7 +299,7 @@ const afterHandler = (ws: WebSocket, exit: Exit.Exit<void, unknown>): Effect.Eff
     ended
       ? Effect.logDebug("WebSocket connection ended", exit.cause)
       : Effect.logError("WebSocket handler failed", exit.cause),
-    Effect.ignore(ws.close(1011, "internal error"))
+    Effect.ignore(ws.close(CloseReason.INTERNAL_ERROR, "internal error"))
   )
 }
 

@@ -652,7 +652,7 @@ const startOver = (driver: Driver, socket: Socket.Socket, scope: Scope.Scope) =>
     const transport: Transport = {
       abort: Effect.gen(function*() {
         if (!driver.transportEnded.isOpen) {
-          yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(1000)), "1 second"))
+          yield* Effect.ignore(Effect.timeout(write(new Socket.CloseEvent(CloseReason.NORMAL_CLOSURE)), "1 second"))
         }
         yield* Fiber.interrupt(writer)
         yield* Fiber.interrupt(reader)
