@@ -1,7 +1,12 @@
 /**
- * Frame codec workloads: decoding and encoding against ws's Receiver and Sender.
+ * Frame codec workloads: decoding and encoding against ws's Receiver and Sender, through the codec
+ * and through the faces users call (the `Connection` reducer and class, with the events built as a
+ * user builds them).
  */
 import { isUtf8 } from "node:buffer"
+import * as Connection from "../src/Connection.js"
+import { CLIENT, SERVER } from "../src/ConnectionState.js"
+import * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
 import type { Row } from "./harness.js"
 import * as Ws from "./ws.js"
@@ -116,6 +121,29 @@ const decodeRow = (
   const candidates = [
     ours("effect-wsproto", {}),
     ours("effect-wsproto unmaskInPlace", { unmaskInPlace: true }),
+    {
+      name: "Connection.receive (reducer)",
+      run: () => {
+        scratch.set(bytes)
+        let state = Connection.make({ connectionType: SERVER })
+        for (const chunk of chunks) {
+          const result = Connection.receive(state, chunk)
+          state = result.state
+          sink += result.events.length
+        }
+      }
+    },
+    {
+      name: "Connection class",
+      run: () => {
+        scratch.set(bytes)
+        const connection = new Connection.Connection(SERVER)
+        for (const chunk of chunks) {
+          connection.receiveData(chunk)
+          for (const _ of connection.events()) sink++
+        }
+      }
+    },
     ...(options.assembled
       ? [ours("effect-wsproto assembleMessages", { assembleMessages: true, unmaskInPlace: true })]
       : []),
@@ -147,10 +175,15 @@ const decodeRow = (
   }
 }
 
+/** The event a user builds to send a message. */
+const eventOf = (message: string | Uint8Array): Events.Event =>
+  typeof message === "string" ? new Events.TextMessage({ data: message }) : new Events.BytesMessage({ data: message })
+
 /** An encode row: each run frames every message once. */
 const encodeRow = (name: string, role: Frame.Role, messages: ReadonlyArray<string | Uint8Array>): Row => {
   const payloadBytes = messages.reduce((n, m) => n + Buffer.byteLength(m), 0)
   const mask = role === "client"
+  const connectionType = role === "client" ? CLIENT : SERVER
   const ws = (label: string, modules: Ws.WsModules) => {
     const sender = new modules.Sender(Ws.nullSocket)
     return {
@@ -177,6 +210,31 @@ const encodeRow = (name: string, role: Frame.Role, messages: ReadonlyArray<strin
             state = result.state
             sink += result.bytes.length
           }
+        }
+      },
+      {
+        name: "Connection.send (reducer)",
+        run: () => {
+          let state = Connection.make({ connectionType })
+          for (const message of messages) {
+            const result = Connection.send(state, eventOf(message))
+            state = result.state
+            sink += result.bytes.length
+          }
+        }
+      },
+      {
+        name: "Connection class",
+        run: () => {
+          const connection = new Connection.Connection(connectionType)
+          for (const message of messages) sink += connection.send(eventOf(message)).length
+        }
+      },
+      {
+        name: "Connection class, sendChunks",
+        run: () => {
+          const connection = new Connection.Connection(connectionType)
+          for (const message of messages) sink += connection.sendChunks(eventOf(message)).length
         }
       },
       ws("ws", Ws.plain),

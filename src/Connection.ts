@@ -191,10 +191,18 @@ export class Connection {
   }
 
   send(event: Events.Event): Uint8Array {
+    return joined(this.sendChunks(event))
+  }
+
+  /**
+   * `send` without joining: the chunks to write, in order (for a large payload the frame header
+   * and the payload itself, uncopied), for a transport with vectored writes.
+   */
+  sendChunks(event: Events.Event): ReadonlyArray<Uint8Array> {
     const sent = send(this.#state, event)
     if (sent.error !== undefined) throw sent.error
     this.#state = sent.state
-    return joined(sent.bytes)
+    return sent.bytes
   }
 
   receiveData(data: Uint8Array | null): void {

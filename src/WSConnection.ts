@@ -114,9 +114,17 @@ export class WSConnection {
   }
 
   send(event: Events.Event): Uint8Array {
+    return Connection.joined(this.sendChunks(event))
+  }
+
+  /**
+   * `send` without joining: the chunks to write, in order (for a large payload the frame header
+   * and the payload itself, uncopied), for a transport with vectored writes.
+   */
+  sendChunks(event: Events.Event): ReadonlyArray<Uint8Array> {
     const sent = send(this.#state, event)
     this.#apply(sent)
-    return Connection.joined(sent.bytes)
+    return sent.bytes
   }
 
   receiveData(data: Uint8Array | null): void {

@@ -1114,6 +1114,30 @@ describe("the bytes the class writes (RFC 6455 §5.2, §5.5, §5.5.1, as in wspr
     expect(toHex(bytes)).toBe(toHex(concatAll(chunks)))
   })
 
+  it("sendChunks gives a large server payload uncopied behind its header; the state moves as with send", () => {
+    const data = new Uint8Array(70000).map((_, i) => i & 0xff)
+    const c = connection(SERVER)
+    const chunks = c.sendChunks(new Events.BytesMessage({ data }))
+    expect(chunks.length).toBe(2)
+    expect(toHex(chunks[0]!)).toBe("827f0000000000011170")
+    expect(chunks[1]).toBe(data)
+    expect(toHex(concatAll(chunks))).toBe(toHex(connection(SERVER).send(new Events.BytesMessage({ data }))))
+    expect(toHex(concatAll(c.sendChunks(new Events.CloseConnection({ code: 1000 }))))).toBe("880203e8")
+    expect(c.state).toBe(LOCAL_CLOSING)
+    expect(() => c.sendChunks(new Events.TextMessage({ data: "late" }))).toThrow(LocalProtocolError)
+    const ws = new WSConnection.WSConnection(SERVER)
+    ws.receiveData(
+      new TextEncoder().encode(
+        "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+      )
+    )
+    ws.send(new Events.AcceptConnection())
+    const wsChunks = ws.sendChunks(new Events.BytesMessage({ data }))
+    expect(wsChunks[1]).toBe(data)
+    expect(toHex(wsChunks[0]!)).toBe("827f0000000000011170")
+  })
+
   it("fragmented sends: pieces with messageFinished=false, then the last; fragmentSize splits each", () => {
     const c = connection(SERVER, undefined, { fragmentSize: 4 })
     expect(toHex(c.send(new Events.TextMessage({ data: "abcdef" })))).toBe("010461626364" + "80026566")

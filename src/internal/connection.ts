@@ -37,6 +37,20 @@ export const make = (options: Connection.ConnectionOptions): Connection.State =>
   }
 }
 
+/**
+ * The state with its phase and codec halves replaced; the same object when nothing changed. Built
+ * field by field: an object spread here costs more than the whole encoding of a short frame.
+ */
+const next = (
+  s: Connection.State,
+  state: ConnectionState,
+  decoder: Frame.DecoderState,
+  encoder: Frame.EncoderState
+): Connection.State =>
+  state === s.state && decoder === s.decoder && encoder === s.encoder
+    ? s
+    : { connectionType: s.connectionType, state, decoder, encoder }
+
 type Sendable = Events.TextMessage | Events.BytesMessage | Events.Ping | Events.Pong | Events.CloseConnection
 
 /** @internal */
@@ -92,7 +106,7 @@ export const send = (s: Connection.State, event: Events.Event): Connection.Sent 
     : Encoder.encodeClose(s.encoder, e.code, e.reason)
   if (encoded.error !== undefined) return refused(s, encoded.error)
   const state = e._tag === "CloseConnection" ? afterSendingClose[s.state]! : s.state
-  return { state: { ...s, state, encoder: encoded.state }, events: NO_EVENTS, bytes: encoded.bytes, error: undefined }
+  return { state: next(s, state, s.decoder, encoded.state), events: NO_EVENTS, bytes: encoded.bytes, error: undefined }
 }
 
 const toEvent = (frame: Frame.Frame): Events.Event => {
@@ -119,7 +133,7 @@ export const receive = (s: Connection.State, data: Uint8Array | null): Connectio
   }
   if (data === null) {
     return {
-      state: { ...s, state: ConnectionState.CLOSED },
+      state: next(s, ConnectionState.CLOSED, s.decoder, s.encoder),
       events: [fast.closeConnection(CloseReason.ABNORMAL_CLOSURE, "")],
       bytes: NO_BYTES,
       error: undefined,
@@ -138,7 +152,7 @@ export const receive = (s: Connection.State, data: Uint8Array | null): Connectio
     if (frame._tag === "Close") state = afterReceivingClose[state] ?? state
   }
   return {
-    state: { ...s, state, decoder: decoded.state },
+    state: next(s, state, decoded.state, s.encoder),
     events,
     bytes: NO_BYTES,
     error: decoded.error === undefined ? undefined : withHint(decoded.error),

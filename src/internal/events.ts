@@ -1,188 +1,159 @@
 /**
- * The events as Effect Schema classes (re-exported by `Events`), and trusted constructors for the
- * events the library builds on the hot path: the Schema constructor (about 1–2 µs even without
- * validation) is skipped, and the instance is made the way the constructor would make it (the
- * same prototype, fields, and `_tag` last). test/internal/events.test.ts checks them against the
- * Schema constructors.
+ * The events as users construct them (re-exported by `Events`). Each is its Schema class of
+ * `eventClasses.ts` — the same prototype, statics and schema, so `Schema.decodeUnknown`,
+ * `Schema.is`, `Equal` and `instanceof` behave as on the class — with a constructor that only
+ * assigns the fields and their defaults. The Schema constructor validates every field against its
+ * schema, about 4–5 µs for a `TextMessage`; typed code gets that check from TypeScript, and
+ * outside data from decoding, which validates before it constructs. test/internal/events.test.ts
+ * checks each constructor against the Schema constructor.
  */
 import * as Schema from "effect/Schema"
-import type { Extension } from "../Extensions.js"
+import * as Classes from "./eventClasses.js"
+
+export {
+  bytesMessage,
+  closeConnection,
+  ExtensionSchema,
+  Headers,
+  ping,
+  pong,
+  rejectConnection,
+  textMessage
+} from "./eventClasses.js"
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+/** The fields a class's constructor takes (`void` where every field has a default). */
+type Props<C extends abstract new(...args: any) => any> = Exclude<ConstructorParameters<C>[0], void | undefined>
 
 /**
- * HTTP header fields as `[name, value]` pairs, in order, repeats kept.
- *
- * @since 0.1.0
- * @category schemas
+ * The class as users call it: `new` runs `assign` (fields in the schema's order, `_tag` last)
+ * instead of the Schema constructor; everything else is the class's own. Instances get the
+ * class's prototype, whose `constructor` becomes this function.
  */
-export const Headers = Schema.Array(Schema.Tuple(Schema.String, Schema.String))
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type Headers = ReadonlyArray<readonly [string, string]>
-
-const isExtension = (u: unknown): u is Extension =>
-  typeof u === "object" && u !== null && typeof (u as { name?: unknown }).name === "string" &&
-  typeof (u as { init?: unknown }).init === "function"
-
-/**
- * An `Extensions.Extension` value (checked structurally: a `name` and an `init` hook).
- *
- * @since 0.1.0
- * @category schemas
- */
-export const ExtensionSchema: Schema.Schema<Extension> = Schema.declare(isExtension, { identifier: "Extension" })
-
-const emptyHeaders = (): Headers => []
-const emptyBytes = () => new Uint8Array(0)
-
-/**
- * The opening handshake's request (RFC 6455 §4.1). A client sends it: `extensions` are the
- * extensions to offer. A server receives it: `extensions` are the offers as received, one string
- * per offer, and `extraHeaders` every header but `Host`, `Sec-WebSocket-Extensions` and
- * `Sec-WebSocket-Protocol`, names lowercased.
- *
- * @since 0.1.0
- * @category events
- */
-export class Request extends Schema.TaggedClass<Request>()("Request", {
-  host: Schema.String,
-  target: Schema.String,
-  extensions: Schema.optionalWith(Schema.Array(Schema.Union(Schema.String, ExtensionSchema)), {
-    default: () => []
-  }),
-  extraHeaders: Schema.optionalWith(Headers, { default: emptyHeaders }),
-  subprotocols: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
-}) {}
-
-/**
- * The server accepts the handshake (RFC 6455 §4.2.2). A server sends it with the extensions it
- * supports (negotiation picks among them) and the chosen subprotocol; a client receives it with the
- * extensions agreed on and the response's other headers, names lowercased.
- *
- * @since 0.1.0
- * @category events
- */
-export class AcceptConnection extends Schema.TaggedClass<AcceptConnection>()("AcceptConnection", {
-  subprotocol: Schema.optional(Schema.String),
-  extensions: Schema.optionalWith(Schema.Array(ExtensionSchema), { default: () => [] }),
-  extraHeaders: Schema.optionalWith(Headers, { default: emptyHeaders })
-}) {}
-
-/**
- * The server refuses the handshake with an ordinary HTTP response. With `hasBody`, `RejectData`
- * events carry the body. The status (200–999) is checked when it is sent: a `LocalProtocolError`.
- *
- * @since 0.1.0
- * @category events
- */
-export class RejectConnection extends Schema.TaggedClass<RejectConnection>()("RejectConnection", {
-  statusCode: Schema.optionalWith(Schema.Number, { default: () => 400 }),
-  headers: Schema.optionalWith(Headers, { default: emptyHeaders }),
-  hasBody: Schema.optionalWith(Schema.Boolean, { default: () => false })
-}) {}
-
-/**
- * A piece of a rejection response's body; `bodyFinished` marks the last.
- *
- * @since 0.1.0
- * @category events
- */
-export class RejectData extends Schema.TaggedClass<RejectData>()("RejectData", {
-  data: Schema.Uint8Array,
-  bodyFinished: Schema.optionalWith(Schema.Boolean, { default: () => true })
-}) {}
-
-/**
- * A close (RFC 6455 §5.5.1): sent to start or answer the closing handshake, received when the
- * peer closes (code 1005 when it gave none) or the transport ends (1006). The code is checked
- * when it is sent (RFC 6455 §7.4): a non-integer or reserved code is a `LocalProtocolError`.
- *
- * @since 0.1.0
- * @category events
- */
-export class CloseConnection extends Schema.TaggedClass<CloseConnection>()("CloseConnection", {
-  code: Schema.Number,
-  reason: Schema.optionalWith(Schema.String, { default: () => "" })
-}) {
-  /**
-   * The close that answers this one: the same code and reason.
-   *
-   * @since 0.1.0
-   */
-  response(): CloseConnection {
-    return new CloseConnection({ code: this.code, reason: this.reason })
+const withConstructor = <C extends { readonly identifier: string; new(props: any, options?: any): object }>(
+  klass: C,
+  assign: (self: Mutable<InstanceType<C>>, props: Props<C>) => void
+): C => {
+  const tag = klass.identifier
+  const construct = function(
+    this: Mutable<InstanceType<C>> & { _tag: string },
+    props: Props<C> | undefined
+  ) {
+    assign(this, props ?? ({} as Props<C>))
+    this._tag = tag
   }
+  Object.defineProperty(construct, "name", { value: tag })
+  Object.setPrototypeOf(construct, klass)
+  construct.prototype = klass.prototype
+  Object.defineProperty(klass.prototype, "constructor", { value: construct, writable: true, configurable: true })
+  return construct as unknown as C
 }
 
-/**
- * A text message or a piece of one.
- *
- * @since 0.1.0
- * @category events
- */
-export class TextMessage extends Schema.TaggedClass<TextMessage>()("TextMessage", {
-  data: Schema.String,
-  frameFinished: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  messageFinished: Schema.optionalWith(Schema.Boolean, { default: () => true })
-}) {}
+const noHeaders = (): Classes.Headers => []
 
-/**
- * A binary message or a piece of one.
- *
- * @since 0.1.0
- * @category events
- */
-export class BytesMessage extends Schema.TaggedClass<BytesMessage>()("BytesMessage", {
-  data: Schema.Uint8Array,
-  frameFinished: Schema.optionalWith(Schema.Boolean, { default: () => true }),
-  messageFinished: Schema.optionalWith(Schema.Boolean, { default: () => true })
-}) {}
+/** @internal */
+export const Request: typeof Classes.Request = withConstructor(Classes.Request, (self, props) => {
+  self.host = props.host
+  self.target = props.target
+  self.extensions = props.extensions ?? []
+  self.extraHeaders = props.extraHeaders ?? noHeaders()
+  self.subprotocols = props.subprotocols ?? []
+})
 
-/**
- * @since 0.1.0
- * @category events
- */
-export class Pong extends Schema.TaggedClass<Pong>()("Pong", {
-  payload: Schema.optionalWith(Schema.Uint8Array, { default: emptyBytes })
-}) {}
+/** @internal */
+export type Request = Classes.Request
 
-/**
- * @since 0.1.0
- * @category events
- */
-export class Ping extends Schema.TaggedClass<Ping>()("Ping", {
-  payload: Schema.optionalWith(Schema.Uint8Array, { default: emptyBytes })
-}) {
-  /**
-   * The pong that answers this ping: the same payload (RFC 6455 §5.5.3).
-   *
-   * @since 0.1.0
-   */
-  response(): Pong {
-    return new Pong({ payload: this.payload })
+/** @internal */
+export const AcceptConnection: typeof Classes.AcceptConnection = withConstructor(
+  Classes.AcceptConnection,
+  (self, props) => {
+    if (props.subprotocol !== undefined) self.subprotocol = props.subprotocol
+    self.extensions = props.extensions ?? []
+    self.extraHeaders = props.extraHeaders ?? noHeaders()
   }
-}
+)
 
-/**
- * @since 0.1.0
- * @category schemas
- */
+/** @internal */
+export type AcceptConnection = Classes.AcceptConnection
+
+/** @internal */
+export const RejectConnection: typeof Classes.RejectConnection = withConstructor(
+  Classes.RejectConnection,
+  (self, props) => {
+    self.statusCode = props.statusCode ?? 400
+    self.headers = props.headers ?? noHeaders()
+    self.hasBody = props.hasBody ?? false
+  }
+)
+
+/** @internal */
+export type RejectConnection = Classes.RejectConnection
+
+/** @internal */
+export const RejectData: typeof Classes.RejectData = withConstructor(Classes.RejectData, (self, props) => {
+  self.data = props.data
+  self.bodyFinished = props.bodyFinished ?? true
+})
+
+/** @internal */
+export type RejectData = Classes.RejectData
+
+/** @internal */
+export const CloseConnection: typeof Classes.CloseConnection = withConstructor(
+  Classes.CloseConnection,
+  (self, props) => {
+    self.code = props.code
+    self.reason = props.reason ?? ""
+  }
+)
+
+/** @internal */
+export type CloseConnection = Classes.CloseConnection
+
+/** @internal */
+export const TextMessage: typeof Classes.TextMessage = withConstructor(Classes.TextMessage, (self, props) => {
+  self.data = props.data
+  self.frameFinished = props.frameFinished ?? true
+  self.messageFinished = props.messageFinished ?? true
+})
+
+/** @internal */
+export type TextMessage = Classes.TextMessage
+
+/** @internal */
+export const BytesMessage: typeof Classes.BytesMessage = withConstructor(Classes.BytesMessage, (self, props) => {
+  self.data = props.data
+  self.frameFinished = props.frameFinished ?? true
+  self.messageFinished = props.messageFinished ?? true
+})
+
+/** @internal */
+export type BytesMessage = Classes.BytesMessage
+
+/** @internal */
+export const Ping: typeof Classes.Ping = withConstructor(Classes.Ping, (self, props) => {
+  self.payload = props.payload ?? new Uint8Array(0)
+})
+
+/** @internal */
+export type Ping = Classes.Ping
+
+/** @internal */
+export const Pong: typeof Classes.Pong = withConstructor(Classes.Pong, (self, props) => {
+  self.payload = props.payload ?? new Uint8Array(0)
+})
+
+/** @internal */
+export type Pong = Classes.Pong
+
+/** @internal */
 export const Message = Schema.Union(TextMessage, BytesMessage)
 
-/**
- * @since 0.1.0
- * @category models
- */
+/** @internal */
 export type Message = typeof Message.Type
 
-/**
- * Every event.
- *
- * @since 0.1.0
- * @category schemas
- */
+/** @internal */
 export const Event = Schema.Union(
   Request,
   AcceptConnection,
@@ -195,66 +166,5 @@ export const Event = Schema.Union(
   Pong
 )
 
-/**
- * @since 0.1.0
- * @category models
- */
+/** @internal */
 export type Event = typeof Event.Type
-
-// Trusted constructors: each writes its fields in the constructor's order, `_tag` last, so all
-// instances share one shape.
-
-/** @internal */
-export const textMessage = (data: string, frameFinished: boolean, messageFinished: boolean): TextMessage => {
-  const event = Object.create(TextMessage.prototype)
-  event.data = data
-  event.frameFinished = frameFinished
-  event.messageFinished = messageFinished
-  event._tag = "TextMessage"
-  return event
-}
-
-/** @internal */
-export const bytesMessage = (data: Uint8Array, frameFinished: boolean, messageFinished: boolean): BytesMessage => {
-  const event = Object.create(BytesMessage.prototype)
-  event.data = data
-  event.frameFinished = frameFinished
-  event.messageFinished = messageFinished
-  event._tag = "BytesMessage"
-  return event
-}
-
-/** @internal */
-export const ping = (payload: Uint8Array): Ping => {
-  const event = Object.create(Ping.prototype)
-  event.payload = payload
-  event._tag = "Ping"
-  return event
-}
-
-/** @internal */
-export const pong = (payload: Uint8Array): Pong => {
-  const event = Object.create(Pong.prototype)
-  event.payload = payload
-  event._tag = "Pong"
-  return event
-}
-
-/** @internal */
-export const closeConnection = (code: number, reason: string): CloseConnection => {
-  const event = Object.create(CloseConnection.prototype)
-  event.code = code
-  event.reason = reason
-  event._tag = "CloseConnection"
-  return event
-}
-
-/** @internal */
-export const rejectConnection = (statusCode: number, headers: Headers, hasBody = false): RejectConnection => {
-  const event = Object.create(RejectConnection.prototype)
-  event.statusCode = statusCode
-  event.headers = headers
-  event.hasBody = hasBody
-  event._tag = "RejectConnection"
-  return event
-}
