@@ -1,13 +1,17 @@
 /**
  * The cost of each face: the same decoding through the frame codec, the WSConnection reducer, the
- * wsproto-style class and the Effect service (one Effect per received chunk).
+ * wsproto-style class and the Effect service (one Effect per received chunk); and the rounds a
+ * server answers (a ping with its pong, a close with its close) and a frame fed one byte per call,
+ * through the `Connection` faces beside ws's Receiver and Sender.
  */
 import * as Effect from "effect/Effect"
+import * as Connection from "../src/Connection.js"
 import { CLIENT, SERVER } from "../src/ConnectionState.js"
 import * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
 import * as WSConnection from "../src/WSConnection.js"
 import type { Row } from "./harness.js"
+import * as Ws from "./ws.js"
 
 let sink = 0
 const CHUNK = 64 * 1024
@@ -85,9 +89,187 @@ const faces = (name: string, message: string | Uint8Array, count: number): Row =
   }
 }
 
+/** A client's masked frame (RFC 6455 §5.3), as the server under test receives it. */
+const clientFrame = (encode: (encoder: Frame.EncoderState) => Frame.Encoded): Uint8Array => {
+  const result = encode(Frame.encoder({ role: "client", maskKey: () => new Uint8Array([1, 2, 3, 4]) }))
+  if (result.error !== undefined) throw result.error
+  return Buffer.concat(result.bytes)
+}
+
+/**
+ * `count` reads of `frame`, fresh for each run of every candidate, as a socket gives them (ws
+ * unmasks in place).
+ */
+const reads = (frame: Uint8Array, count: number): Array<Uint8Array> => {
+  const out: Array<Uint8Array> = []
+  for (let i = 0; i < count; i++) out.push(Buffer.from(frame))
+  return out
+}
+
+const wsCandidate = (
+  label: string,
+  modules: Ws.WsModules,
+  setup: (receiver: Ws.WsReceiver, sender: Ws.WsSender) => void,
+  run: (receiver: Ws.WsReceiver) => void
+) => {
+  const receiver = new modules.Receiver({ isServer: true, maxPayload: 0 })
+  const sender = new modules.Sender(Ws.nullSocket)
+  receiver.on("error", (error: Error) => {
+    throw error
+  })
+  setup(receiver, sender)
+  return { name: label, run: () => run(receiver) }
+}
+
+/** A server answering pings, one ping frame per read (RFC 6455 §5.5.2, §5.5.3). */
+const pingRound = (count: number): Row => {
+  const ping = clientFrame((e) => Frame.encodePing(e, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])))
+  const answer = (receiver: Ws.WsReceiver, sender: Ws.WsSender) =>
+    receiver.on("ping", (data) => {
+      sender.pong(data, false)
+      sink++
+    })
+  return {
+    name: `ping → pong round: ${count} pings of 8 bytes, one per read`,
+    bytes: count * 8,
+    messages: count,
+    candidates: [
+      {
+        name: "Connection reducer",
+        run: () => {
+          let state = Connection.make({ connectionType: SERVER })
+          for (const read of reads(ping, count)) {
+            const received = Connection.receive(state, read)
+            state = received.state
+            for (const event of received.events) {
+              if (event._tag !== "Ping") continue
+              const sent = Connection.send(state, event.response())
+              state = sent.state
+              sink += sent.bytes.length
+            }
+          }
+        }
+      },
+      {
+        name: "Connection class",
+        run: () => {
+          const connection = new Connection.Connection(SERVER)
+          for (const read of reads(ping, count)) {
+            connection.receiveData(read)
+            for (const event of connection.events()) {
+              if (event._tag === "Ping") sink += connection.send(event.response()).length
+            }
+          }
+        }
+      },
+      wsCandidate("ws", Ws.plain, answer, (receiver) => {
+        for (const read of reads(ping, count)) receiver.write(read)
+      }),
+      wsCandidate("ws + bufferutil", Ws.withBufferutil, answer, (receiver) => {
+        for (const read of reads(ping, count)) receiver.write(read)
+      })
+    ],
+    references: ["ws", "ws + bufferutil"]
+  }
+}
+
+/** The closing handshake a server answers (RFC 6455 §5.5.1, §7.1.2): a fresh connection each round. */
+const closeRound = (count: number): Row => {
+  const close = clientFrame((e) => Frame.encodeClose(e, 1000, "bye"))
+  const ws = (label: string, modules: Ws.WsModules) => ({
+    name: label,
+    run: () => {
+      for (const read of reads(close, count)) {
+        const receiver = new modules.Receiver({ isServer: true, maxPayload: 0 })
+        const sender = new modules.Sender(Ws.nullSocket)
+        receiver.on("conclude", (code, reason) => {
+          sender.close(code, reason, false)
+          sink++
+        })
+        receiver.write(read)
+      }
+    }
+  })
+  return {
+    name: `close round: ${count} connections, each receives a close and answers it`,
+    bytes: count * 5,
+    messages: count,
+    candidates: [
+      {
+        name: "Connection reducer",
+        run: () => {
+          for (const read of reads(close, count)) {
+            const received = Connection.receive(Connection.make({ connectionType: SERVER }), read)
+            const close = received.events[0] as Events.CloseConnection
+            sink += Connection.send(received.state, close.response()).bytes.length
+          }
+        }
+      },
+      {
+        name: "Connection class",
+        run: () => {
+          for (const read of reads(close, count)) {
+            const connection = new Connection.Connection(SERVER)
+            connection.receiveData(read)
+            for (const event of connection.events()) {
+              if (event._tag === "CloseConnection") sink += connection.send(event.response()).length
+            }
+          }
+        }
+      },
+      ws("ws", Ws.plain),
+      ws("ws + bufferutil", Ws.withBufferutil)
+    ],
+    references: ["ws", "ws + bufferutil"]
+  }
+}
+
+/** A 128-byte text frame fed one byte per call: the fixed cost of a step. */
+const byteAtATime = (): Row => {
+  const frame = clientFrame((e) => Frame.encodeMessage(e, "x".repeat(128)))
+  const ws = (label: string, modules: Ws.WsModules) =>
+    wsCandidate(label, modules, (receiver) => receiver.on("message", () => sink++), (receiver) => {
+      for (const byte of reads(frame, 1)[0]!) receiver.write(Buffer.of(byte))
+    })
+  return {
+    name: "a 128-byte text frame fed one byte per call",
+    bytes: 128,
+    messages: 1,
+    candidates: [
+      {
+        name: "Connection reducer",
+        run: () => {
+          let state = Connection.make({ connectionType: SERVER, assembleMessages: true })
+          for (const byte of reads(frame, 1)[0]!) {
+            const received = Connection.receive(state, Buffer.of(byte))
+            state = received.state
+            sink += received.events.length
+          }
+        }
+      },
+      {
+        name: "Connection class",
+        run: () => {
+          const connection = new Connection.Connection(SERVER, [], undefined, { assembleMessages: true })
+          for (const byte of reads(frame, 1)[0]!) {
+            connection.receiveData(Buffer.of(byte))
+            for (const _ of connection.events()) sink++
+          }
+        }
+      },
+      ws("ws", Ws.plain),
+      ws("ws + bufferutil", Ws.withBufferutil)
+    ],
+    references: ["ws", "ws + bufferutil"]
+  }
+}
+
 export const rows = (): ReadonlyArray<Row> => [
   faces("masked 16 B text", "abcdefghijklmnop", 40_000),
-  faces("masked 64 KiB binary", new Uint8Array(64 * 1024).fill(7), 16)
+  faces("masked 64 KiB binary", new Uint8Array(64 * 1024).fill(7), 16),
+  pingRound(10_000),
+  closeRound(10_000),
+  byteAtATime()
 ]
 
 export const drain = () => sink

@@ -9,12 +9,16 @@ const require = createRequire(import.meta.url)
 /** The parts of ws's Receiver and Sender the benchmarks use (@types/ws does not describe them). */
 export interface WsReceiver {
   on(event: "message", listener: (data: Buffer, isBinary: boolean) => void): this
+  on(event: "ping" | "pong", listener: (data: Buffer) => void): this
+  on(event: "conclude", listener: (code: number, reason: Buffer) => void): this
   on(event: "error", listener: (error: Error) => void): this
   write(chunk: Uint8Array): boolean
 }
 
 export interface WsSender {
   send(data: string | Uint8Array, options: { binary: boolean; fin: boolean; mask: boolean; compress: boolean }): void
+  pong(data: Uint8Array, mask: boolean, cb?: () => void): void
+  close(code: number, reason: string | Uint8Array, mask: boolean, cb?: () => void): void
 }
 
 export interface WsModules {

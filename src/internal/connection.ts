@@ -145,11 +145,15 @@ export const receive = (s: Connection.State, data: Uint8Array | null): Connectio
   }
   const before: RemoteProtocolError | undefined = Decoder.error(s.decoder)
   const decoded = Decoder.decode(s.decoder, data)
-  const events: Array<Events.Event> = []
+  let events = NO_EVENTS
   let state: ConnectionState = s.state
-  for (const frame of decoded.frames) {
-    events.push(toEvent(frame))
-    if (frame._tag === "Close") state = afterReceivingClose[state] ?? state
+  if (decoded.frames.length > 0) {
+    const surfaced: Array<Events.Event> = []
+    for (const frame of decoded.frames) {
+      surfaced.push(toEvent(frame))
+      if (frame._tag === "Close") state = afterReceivingClose[state] ?? state
+    }
+    events = surfaced
   }
   return {
     state: next(s, state, decoded.state, s.encoder),

@@ -403,10 +403,13 @@ const inboundPayload = (s: DecoderState, piece: Uint8Array, frameFinished: boole
 
 // Payloads
 
+const SMALL_PIECE = 64
+
 /** The next `take` payload bytes at `pos`, unmasked (RFC 6455 §5.3). */
 const unmask = (s: DecoderState, chunk: Uint8Array, pos: number, take: number): Uint8Array => {
   if (s.masked && !s.config.inPlace) {
-    const out = allocUnsafe(take)
+    // A few bytes (a frame fed in small reads): a plain array is cheaper than a pooled Buffer.
+    const out = take < SMALL_PIECE ? new Uint8Array(take) : allocUnsafe(take)
     maskInto(chunk, pos, take, s.maskKey, s.maskPhase, out, 0)
     return out
   }

@@ -26,6 +26,16 @@ export const EMPTY_CARRY = 0
  */
 export const decodeComplete = (bytes: Uint8Array): string | undefined => {
   const length = bytes.length
+  if (length <= SHORT_ASCII_MAX) {
+    // A few bytes (a frame fed in small reads): the native decoder's call costs more than this.
+    let text = ""
+    for (let i = 0; i < length; i++) {
+      const byte = bytes[i]!
+      if (byte >= 0x80) return nativeDecode(bytes)
+      text += String.fromCharCode(byte)
+    }
+    return text
+  }
   if (length >= JS_DECODE_MIN && length <= JS_DECODE_MAX && littleEndian) {
     // Text that is not ASCII near its start rarely is further on: decode it here.
     const probe = Math.min(length, ASCII_PROBE)
@@ -33,6 +43,10 @@ export const decodeComplete = (bytes: Uint8Array): string | undefined => {
     while (i < probe && bytes[i]! < 0x80) i++
     if (i < probe) return decodeNonAscii(bytes, i)
   }
+  return nativeDecode(bytes)
+}
+
+const nativeDecode = (bytes: Uint8Array): string | undefined => {
   try {
     return fatalDecoder.decode(bytes)
   } catch {
@@ -40,6 +54,7 @@ export const decodeComplete = (bytes: Uint8Array): string | undefined => {
   }
 }
 
+const SHORT_ASCII_MAX = 8
 const JS_DECODE_MIN = 64
 const ASCII_PROBE = 64
 const JS_DECODE_MAX = 256 * 1024
