@@ -89,6 +89,65 @@ const faces = (name: string, message: string | Uint8Array, count: number): Row =
   }
 }
 
+/** The same sends through each face of a server's conversation, events built as a user builds them. */
+const sendingFaces = (name: string, message: string, count: number): Row => {
+  const { request } = conversation(message, 0)
+  const accept = new Events.AcceptConnection()
+  const open =
+    WSConnection.send(WSConnection.receive(WSConnection.make({ connectionType: SERVER }), request).state, accept)
+      .state
+  const event = () => new Events.TextMessage({ data: message })
+  return {
+    name: `faces: server sending ${name}, one send per message`,
+    bytes: count * Buffer.byteLength(message),
+    messages: count,
+    candidates: [
+      {
+        name: "Frame.encodeMessage (codec alone)",
+        run: () => {
+          let state = Frame.encoder({ role: "server" })
+          for (let i = 0; i < count; i++) {
+            const result = Frame.encodeMessage(state, message)
+            state = result.state
+            sink += result.bytes.length
+          }
+        }
+      },
+      {
+        name: "WSConnection.send (reducer)",
+        run: () => {
+          let state = open
+          for (let i = 0; i < count; i++) {
+            const result = WSConnection.send(state, event())
+            state = result.state
+            sink += result.bytes.length
+          }
+        }
+      },
+      {
+        name: "WSConnection class",
+        run: () => {
+          const ws = new WSConnection.WSConnection(SERVER)
+          ws.receiveData(request)
+          ws.send(accept)
+          for (let i = 0; i < count; i++) sink += ws.send(event()).length
+        }
+      },
+      {
+        name: "WSConnection.Service (Effect)",
+        run: () =>
+          Effect.runSync(Effect.gen(function*() {
+            const ws = yield* WSConnection.makeService({ connectionType: SERVER })
+            yield* ws.receive(request)
+            yield* ws.send(accept)
+            for (let i = 0; i < count; i++) sink += (yield* ws.send(event())).bytes.length
+          }))
+      }
+    ],
+    references: ["Frame.encodeMessage (codec alone)"]
+  }
+}
+
 /** A client's masked frame (RFC 6455 §5.3), as the server under test receives it. */
 const clientFrame = (encode: (encoder: Frame.EncoderState) => Frame.Encoded): Uint8Array => {
   const result = encode(Frame.encoder({ role: "client", maskKey: () => new Uint8Array([1, 2, 3, 4]) }))
@@ -267,6 +326,7 @@ const byteAtATime = (): Row => {
 export const rows = (): ReadonlyArray<Row> => [
   faces("masked 16 B text", "abcdefghijklmnop", 40_000),
   faces("masked 64 KiB binary", new Uint8Array(64 * 1024).fill(7), 16),
+  sendingFaces("16 B text", "abcdefghijklmnop", 10_000),
   pingRound(10_000),
   closeRound(10_000),
   byteAtATime()

@@ -8,7 +8,6 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
 import * as Connection from "./Connection.js"
 import { type ConnectionState, ConnectionType } from "./ConnectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
@@ -161,8 +160,8 @@ export interface Sent {
 }
 
 /**
- * A WebSocket conversation as an Effect service: the reducer's state in a `Ref`, each operation
- * one Effect. `receive` fails with `RemoteProtocolError` for any violation of the peer (its
+ * A WebSocket conversation as an Effect service: the reducer's state held by the service, each
+ * operation one Effect that steps it. `receive` fails with `RemoteProtocolError` for any violation of the peer (its
  * `eventHint` is the answer to send, its `events` what the same bytes completed before it) and
  * with `LocalProtocolError` once closed; `send` fails with `LocalProtocolError`.
  *
@@ -204,19 +203,22 @@ const eventsOf = (
  * @category constructors
  */
 export const makeService = (options: WSConnectionOptions): Effect.Effect<Service["Type"]> =>
-  Effect.map(Ref.make(make(options)), (ref) => {
-    // Steps the state and picks the Effect to run, atomically. A failed step's state is the one to
-    // go on from (the reducers keep the state before a refused input).
+  Effect.sync(() => {
+    // The state lives in this closure: each operation steps it when the Effect runs, in one
+    // synchronous step (as `Ref.modify` would, without its cost). A failed step's state is the one
+    // to go on from (the reducers keep the state before a refused input).
+    let state = make(options)
     const step = <A, E>(reduce: (s: State) => Received, outcome: (received: Received) => Effect.Effect<A, E>) =>
-      Effect.flatten(Ref.modify(ref, (s) => {
-        const received = reduce(s)
-        return [outcome(received), received.state] as const
-      }))
+      Effect.suspend(() => {
+        const received = reduce(state)
+        state = received.state
+        return outcome(received)
+      })
     return Service.of({
       send: (event) => step((s) => send(s, event), sentOf),
       receive: (data) => step((s) => receive(s, data), eventsOf),
       initiateUpgradeConnection: (headers, path) => step((s) => initiateUpgradeConnection(s, headers, path), eventsOf),
-      state: Effect.map(Ref.get(ref), connectionState)
+      state: Effect.sync(() => connectionState(state))
     })
   })
 
