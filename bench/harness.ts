@@ -1,6 +1,7 @@
 /**
  * A small side-by-side harness over tinybench: each row runs every candidate in the same process
- * and prints its throughput and its ratio to the row's reference candidate.
+ * and prints its throughput (from the median run time), the spread of its run times (median
+ * absolute deviation over the median) and its ratio to the row's reference candidates.
  */
 import { Bench } from "tinybench"
 
@@ -26,6 +27,8 @@ export interface Measured {
   readonly msPerRun: number
   readonly mbPerSecond: number
   readonly messagesPerSecond: number
+  /** The median absolute deviation of the run times, relative to their median. */
+  readonly spread: number
 }
 
 const time = Number(process.env.BENCH_TIME_MS ?? 400)
@@ -46,7 +49,8 @@ export const runRow = async (row: Row): Promise<ReadonlyArray<Measured>> => {
       candidate: task.name,
       msPerRun: ms,
       mbPerSecond: row.bytes / 1e6 / (ms / 1000),
-      messagesPerSecond: row.messages / (ms / 1000)
+      messagesPerSecond: row.messages / (ms / 1000),
+      spread: result.latency.mad / ms
     }
   })
   const byName = new Map(measured.map((m) => [m.candidate, m]))
@@ -59,7 +63,7 @@ export const runRow = async (row: Row): Promise<ReadonlyArray<Measured>> => {
     console.log(
       `  ${m.candidate.padEnd(34)} ${format(m.mbPerSecond).padStart(9)} MB/s ${
         format(m.messagesPerSecond / 1000).padStart(9)
-      } k msg/s  ${ratios}`
+      } k msg/s ±${(m.spread * 100).toFixed(0).padStart(2)}%  ${ratios}`
     )
   }
   return measured

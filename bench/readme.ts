@@ -15,8 +15,8 @@ const format = (n: number): string =>
 /** One line per candidate of ours: its messages per second and its ratio to each reference. */
 const table = (results: ReadonlyArray<readonly [Row, ReadonlyArray<Measured>]>): string => {
   const lines = [
-    "| workload | effect-wsproto, as called | msg/s | × ws | × ws + bufferutil |",
-    "|---|---|---:|---:|---:|"
+    "| workload | effect-wsproto, as called | msg/s (median) | ± (MAD) | × ws | × ws + bufferutil |",
+    "|---|---|---:|---:|---:|---:|"
   ]
   for (const [row, measured] of results) {
     const byName = new Map(measured.map((m) => [m.candidate, m]))
@@ -27,9 +27,9 @@ const table = (results: ReadonlyArray<readonly [Row, ReadonlyArray<Measured>]>):
     for (const m of measured) {
       if (m.candidate.startsWith("ws") || m.candidate.startsWith("limit:") || !row.references.includes("ws")) continue
       lines.push(
-        `| ${row.name} | ${m.candidate} | ${format(m.messagesPerSecond)} | ${ratio("ws", m)} | ${
-          ratio("ws + bufferutil", m)
-        } |`
+        `| ${row.name} | ${m.candidate} | ${format(m.messagesPerSecond)} | ${(m.spread * 100).toFixed(0)}% | ${
+          ratio("ws", m)
+        } | ${ratio("ws + bufferutil", m)} |`
       )
     }
   }
