@@ -51,8 +51,7 @@ export const acceptToken = (key: string): string => {
   return Base64.encode(sha1(bytes))
 }
 
-/** @internal */
-export const randomNonce = (): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(16))
+const randomNonce = (): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(16))
 
 // ---------------------------------------------------------------------------------------------
 // The phases
