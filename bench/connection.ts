@@ -9,6 +9,7 @@ import * as Connection from "../src/Connection.js"
 import { CLIENT, SERVER } from "../src/ConnectionState.js"
 import * as Events from "../src/Events.js"
 import * as Frame from "../src/Frame.js"
+import * as EventClasses from "../src/internal/eventClasses.js"
 import * as WSConnection from "../src/WSConnection.js"
 import type { Row } from "./harness.js"
 import * as Ws from "./ws.js"
@@ -323,7 +324,42 @@ const byteAtATime = (): Row => {
   }
 }
 
+/** What building an event costs: the constructor users call, the Schema constructor, a plain object. */
+const constructing = (count: number): Row => {
+  const data = "abcdefghijklmnop"
+  return {
+    name: `events: construct ${count} TextMessage({ data })`,
+    bytes: count * data.length,
+    messages: count,
+    candidates: [
+      {
+        name: "new Events.TextMessage",
+        run: () => {
+          for (let i = 0; i < count; i++) sink += new Events.TextMessage({ data }).data.length
+        }
+      },
+      {
+        name: "the Schema class's constructor",
+        run: () => {
+          for (let i = 0; i < count; i++) sink += new EventClasses.TextMessage({ data }).data.length
+        }
+      },
+      {
+        name: "a plain object",
+        run: () => {
+          for (let i = 0; i < count; i++) {
+            const event = { _tag: "TextMessage", data, frameFinished: true, messageFinished: true }
+            sink += event.data.length
+          }
+        }
+      }
+    ],
+    references: ["a plain object"]
+  }
+}
+
 export const rows = (): ReadonlyArray<Row> => [
+  constructing(10_000),
   faces("masked 16 B text", "abcdefghijklmnop", 40_000),
   faces("masked 64 KiB binary", new Uint8Array(64 * 1024).fill(7), 16),
   sendingFaces("16 B text", "abcdefghijklmnop", 10_000),

@@ -12,7 +12,7 @@ import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
 import type { Extension } from "./Extensions.js"
 import type * as Frame from "./Frame.js"
-import { concat, EMPTY } from "./internal/bytes.js"
+import { EMPTY, join } from "./internal/bytes.js"
 import * as internal from "./internal/connection.js"
 import { EventQueue } from "./internal/eventQueue.js"
 
@@ -142,28 +142,6 @@ export const send: (s: State, event: Events.Event) => Sent = internal.send
 export const receive: (s: State, data: Uint8Array | null) => Received = internal.receive
 
 /**
- * One buffer of a step's bytes, as wsproto's `send` returns them.
- *
- * @internal
- */
-export const joined = (bytes: ReadonlyArray<Uint8Array>): Uint8Array =>
-  bytes.length === 1 ? bytes[0]! : concat(bytes, bytes.reduce((n, b) => n + b.length, 0))
-
-/**
- * How the wsproto-style classes report a step: a local error or a failed handshake is thrown; a
- * frame-level violation, as in wsproto, is an event: the `CloseConnection` to answer with, queued
- * once (the connection then receives nothing more).
- *
- * @internal
- */
-export const report = (pending: EventQueue, step: Received<unknown>, handshakeFailed: boolean): void => {
-  const error = step.error
-  if (error !== undefined && (error._tag === "LocalProtocolError" || handshakeFailed)) throw error
-  pending.push(step.events)
-  if (error !== undefined && !step.repeated) pending.push([error.eventHint!])
-}
-
-/**
  * wsproto's `Connection`: the reducer's state with wsproto's methods. `send` throws
  * `LocalProtocolError`; `receiveData` throws `LocalProtocolError` when the connection is closed.
  * As in wsproto, a frame-level violation is not thrown: it comes out of `events()` as a
@@ -191,7 +169,7 @@ export class Connection {
   }
 
   send(event: Events.Event): Uint8Array {
-    return joined(this.sendChunks(event))
+    return join(this.sendChunks(event))
   }
 
   /**
@@ -207,7 +185,7 @@ export class Connection {
 
   receiveData(data: Uint8Array | null): void {
     const received = receive(this.#state, data)
-    report(this.#pending, received, false)
+    this.#pending.report(received, false)
     this.#state = received.state
   }
 

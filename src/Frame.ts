@@ -216,7 +216,8 @@ export interface DecoderState {
 
 /**
  * One decoding step: the next state, the frames surfaced from the chunk in order, and the error
- * if the chunk broke the protocol (frames before the violation are still surfaced). A failed
+ * if the chunk broke the protocol (frames before the violation are still surfaced), with its
+ * `closeCode` and the `CloseConnection` to answer with, an extension's error too. A failed
  * decoder stays failed: further steps surface nothing and return the same error. After a close
  * frame the decoder ignores all further bytes (RFC 6455 §5.5.1).
  *

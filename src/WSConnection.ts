@@ -8,11 +8,12 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Connection from "./Connection.js"
+import type * as Connection from "./Connection.js"
 import { type ConnectionState, ConnectionType } from "./ConnectionState.js"
 import type { LocalProtocolError, RemoteProtocolError } from "./Errors.js"
 import type * as Events from "./Events.js"
 import type * as Handshake from "./Handshake.js"
+import { join } from "./internal/bytes.js"
 import { withEvents } from "./internal/errors.js"
 import { EventQueue } from "./internal/eventQueue.js"
 import * as internal from "./internal/wsConnection.js"
@@ -113,7 +114,7 @@ export class WSConnection {
   }
 
   send(event: Events.Event): Uint8Array {
-    return Connection.joined(this.sendChunks(event))
+    return join(this.sendChunks(event))
   }
 
   /**
@@ -140,7 +141,7 @@ export class WSConnection {
 
   #apply(received: Received): void {
     // A failed handshake or a closed connection throws; a frame violation is an event.
-    Connection.report(this.#pending, received, received.state.connection === undefined)
+    this.#pending.report(received, received.state.connection === undefined)
     this.#state = received.state
   }
 }

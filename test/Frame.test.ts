@@ -1565,6 +1565,14 @@ describe("extension hooks (wsproto tests/test_frame_protocol.py::TestFrameDecode
     expectFailure(withFake(hex("9a 00")).fed, 1010)
   })
 
+  it("an extension's error built without a hint comes out with the close to answer with, its own code kept", () => {
+    const header = withFake(hex("9a 00")).fed.error
+    expect(header?.reason).toBe("ExtensionFailure")
+    expect(header?.eventHint).toMatchObject({ _tag: "CloseConnection", code: 1010, reason: "error in extension" })
+    const payload = withFake(concatBytes(hex("91 0a"), utf8("party time"))).fed.error
+    expect(payload?.eventHint).toMatchObject({ _tag: "CloseConnection", code: 1008, reason: "error in extension" })
+  })
+
   it("header hooks run before the masking check: an unmasked PONG to a server fails with the hook's 1010 (as wsproto src/wsproto/frame_protocol.py, FrameDecoder.parse_header)", () => {
     const fed = decodeAll({ role: "server", extensions: [fakeExtension([])] }, hex("9a 00"))
     expectFailure(fed, 1010)

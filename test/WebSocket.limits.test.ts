@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as Crypto from "node:crypto"
 import * as Net from "node:net"
+import { Opcode } from "../src/Frame.js"
 import type { CloseInfo, Message, WebSocket } from "../src/WebSocket.js"
 import * as WebSocketClient from "../src/WebSocketClient.js"
 import type { WebSocketError } from "../src/WebSocketError.js"
@@ -41,13 +42,6 @@ import {
 
 const KiB = 1024
 const MiB = 1024 * KiB
-
-const OP_CONTINUATION = 0x0
-const OP_TEXT = 0x1
-const OP_BINARY = 0x2
-const OP_CLOSE = 0x8
-const OP_PING = 0x9
-const OP_PONG = 0xa
 
 /** A listening server on an ephemeral port of 127.0.0.1 serving `handler`; all ends with the scope. */
 const serve = <E>(
@@ -159,7 +153,7 @@ describe("close timeout", () => {
         // RFC 6455 §5.5.1: the server's close frame, code 1000, unmasked.
         const close = yield* peer.frame(0)
         const closeSeenAt = performance.now()
-        assert.strictEqual(close.opcode, OP_CLOSE)
+        assert.strictEqual(close.opcode, Opcode.CLOSE)
         assert.isFalse(close.masked)
         assert.deepStrictEqual(closeOf(close), { code: 1000, reason: "" })
         // The raw client stays silent: no close frame back.
@@ -193,7 +187,7 @@ describe("close timeout", () => {
         assert.strictEqual(error.reason, "CloseTimeout")
         assertAboutTimeout(elapsed, "close()")
         // The client's close frame came, masked (RFC 6455 §5.3), with 1000.
-        const close = yield* peer.frameOf(OP_CLOSE)
+        const close = yield* peer.frameOf(Opcode.CLOSE)
         assert.isTrue(close.masked)
         assert.deepStrictEqual(closeOf(close), { code: 1000, reason: "" })
         // The client cuts TCP when the timeout runs out, not before.
@@ -288,8 +282,8 @@ describe("keepalive", () => {
         const closeAt = performance.now()
         yield* peer.awaitGone(3_000)
         // RFC 6455 §5.5.2: a ping, unmasked, FIN set; then §5.5.1 a close with 1011 (0x03F3).
-        assert.strictEqual(ping.opcode, OP_PING)
-        assert.strictEqual(close.opcode, OP_CLOSE)
+        assert.strictEqual(ping.opcode, Opcode.PING)
+        assert.strictEqual(close.opcode, Opcode.CLOSE)
         const reason = closeOf(close).reason
         assert.isAbove(reason.length, 0)
         const expected = Buffer.concat([
@@ -330,8 +324,8 @@ describe("keepalive", () => {
         yield* Effect.forkScoped(Effect.gen(function*() {
           for (let i = 0;; i++) {
             const frame = yield* peer.frame(i, 10_000)
-            if (frame.opcode === OP_PING) {
-              yield* peer.write(maskedFrame(OP_PONG, frame.payload))
+            if (frame.opcode === Opcode.PING) {
+              yield* peer.write(maskedFrame(Opcode.PONG, frame.payload))
               pongs++
             }
           }
@@ -343,7 +337,7 @@ describe("keepalive", () => {
         assert.isAtLeast(pongs, 3, "several pings were answered")
         assert.isTrue(
           peer.frames.every((frame) =>
-            frame.opcode === OP_PING
+            frame.opcode === Opcode.PING
           ),
           "the raw client got pings only"
         )
@@ -406,7 +400,7 @@ describe("backpressure", () => {
           block.writeUInt32BE(issued, 0)
           sent.update(block)
           issued++
-          return maskedFrame(OP_BINARY, block)
+          return maskedFrame(Opcode.BINARY, block)
         }, (frame) => (completed += frame.length))
         yield* Effect.sleep("700 millis")
         completedAt.push(completed)
@@ -422,7 +416,7 @@ describe("backpressure", () => {
         assert.isBelow(grown, 8 * MiB, `memory grew by ${(grown / MiB).toFixed(1)} MiB`)
         // The handler pulls: every message the client wrote arrives, in order, intact.
         yield* Deferred.succeed(pull, undefined)
-        yield* peer.write(maskedFrame(OP_TEXT, utf8("end")))
+        yield* peer.write(maskedFrame(Opcode.TEXT, utf8("end")))
         const result = yield* awaitWithin(received, "every message", 10_000)
         assert.strictEqual(result.messages, issued)
         assert.strictEqual(result.bytes, issued * FRAME)
@@ -481,12 +475,12 @@ describe("backpressure", () => {
         const exit = yield* awaitWithin(finished, "the handler", 10_000)
         assert.isTrue(Exit.isSuccess(exit))
         const done = yield* peer.until("the last message", () => {
-          const index = peer.frames.findIndex((frame) => frame.opcode === OP_TEXT)
+          const index = peer.frames.findIndex((frame) => frame.opcode === Opcode.TEXT)
           return index < 0 ? undefined : index
         }, 10_000)
         const binary = peer.frames.slice(0, done)
         assert.strictEqual(binary.length, stats.sent)
-        assert.isTrue(binary.every((frame) => frame.opcode === OP_BINARY && frame.payload.length === MESSAGE))
+        assert.isTrue(binary.every((frame) => frame.opcode === Opcode.BINARY && frame.payload.length === MESSAGE))
         assert.isTrue(Buffer.from(binary[binary.length - 1]!.payload).equals(payload))
       }),
     20_000
@@ -510,7 +504,7 @@ describe("limits", () => {
   /** Waits for the server's close frame; asserts its code, that it came quickly, and that TCP ends. */
   const expectClose = (peer: RawPeer, code: number, sentAt: number) =>
     Effect.gen(function*() {
-      const close = yield* peer.frameOf(OP_CLOSE, 3_000)
+      const close = yield* peer.frameOf(Opcode.CLOSE, 3_000)
       assert.isBelow(performance.now() - sentAt, 1_000, "the close came at once")
       assert.strictEqual(closeOf(close).code, code)
       assert.deepStrictEqual([...close.payload.subarray(0, 2)], [code >>> 8, code & 0xff])
@@ -524,7 +518,7 @@ describe("limits", () => {
         const { ended, port } = yield* limited({ maxMessageSize: 64 * KiB, maxFrameSize: 1 * MiB })
         const peer = yield* rawClient(port)
         const sentAt = performance.now()
-        yield* peer.write(headerOnly(0x80 | OP_BINARY, 64 * KiB + 1))
+        yield* peer.write(headerOnly(0x80 | Opcode.BINARY, 64 * KiB + 1))
         yield* expectClose(peer, 1009, sentAt)
         const { exit, messages } = yield* awaitWithin(ended, "the handler")
         const error = failureOf(exit)
@@ -544,12 +538,14 @@ describe("limits", () => {
         const piece = Crypto.randomBytes(16 * KiB)
         // Exactly 64 KiB in four fragments: delivered.
         for (let i = 0; i < 4; i++) {
-          yield* peer.write(maskedFrame(i === 0 ? OP_BINARY : OP_CONTINUATION, piece, i === 3))
+          yield* peer.write(maskedFrame(i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, piece, i === 3))
         }
         // Then three fragments of 16 KiB and a fourth declaring one byte more.
-        for (let i = 0; i < 3; i++) yield* peer.write(maskedFrame(i === 0 ? OP_BINARY : OP_CONTINUATION, piece, false))
+        for (let i = 0; i < 3; i++) {
+          yield* peer.write(maskedFrame(i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, piece, false))
+        }
         const sentAt = performance.now()
-        yield* peer.write(headerOnly(0x80 | OP_CONTINUATION, 16 * KiB + 1))
+        yield* peer.write(headerOnly(0x80 | Opcode.CONTINUATION, 16 * KiB + 1))
         yield* expectClose(peer, 1009, sentAt)
         const { exit, messages } = yield* awaitWithin(ended, "the handler")
         assert.strictEqual(failureOf(exit).closeCode, 1009)
@@ -567,10 +563,10 @@ describe("limits", () => {
         const peer = yield* rawClient(port)
         const piece = Crypto.randomBytes(16 * KiB)
         for (let i = 0; i < 4; i++) {
-          yield* peer.write(maskedFrame(i === 0 ? OP_BINARY : OP_CONTINUATION, piece, i === 3))
+          yield* peer.write(maskedFrame(i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, piece, i === 3))
         }
         const sentAt = performance.now()
-        yield* peer.write(headerOnly(0x80 | OP_BINARY, 16 * KiB + 1))
+        yield* peer.write(headerOnly(0x80 | Opcode.BINARY, 16 * KiB + 1))
         yield* expectClose(peer, 1009, sentAt)
         const { exit, messages } = yield* awaitWithin(ended, "the handler")
         assert.strictEqual(failureOf(exit).closeCode, 1009)
@@ -587,12 +583,12 @@ describe("limits", () => {
         const { port } = yield* limited({})
         const huge = yield* rawClient(port)
         let sentAt = performance.now()
-        yield* huge.write(header64(0x80 | OP_BINARY, 0x7fffffff, 0xffffffff))
+        yield* huge.write(header64(0x80 | Opcode.BINARY, 0x7fffffff, 0xffffffff))
         yield* expectClose(huge, 1009, sentAt)
         // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
         const topBit = yield* rawClient(port)
         sentAt = performance.now()
-        yield* topBit.write(header64(0x80 | OP_BINARY, 0x80000000, 0))
+        yield* topBit.write(header64(0x80 | Opcode.BINARY, 0x80000000, 0))
         yield* expectClose(topBit, 1002, sentAt)
       }),
     15_000
@@ -653,7 +649,7 @@ describe("limits", () => {
         for (let i = 0; i < COUNT; i++) {
           const payload = new Uint8Array(4)
           new DataView(payload.buffer).setUint32(0, i)
-          pings.push(maskedFrame(OP_PING, payload))
+          pings.push(maskedFrame(Opcode.PING, payload))
         }
         const before = memoryInUse()
         const started = performance.now()
@@ -664,7 +660,7 @@ describe("limits", () => {
         assert.strictEqual(peer.frames.length, COUNT)
         peer.frames.forEach((frame, i) => {
           const index = new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint32(0)
-          if (frame.opcode !== OP_PONG || index !== i) {
+          if (frame.opcode !== Opcode.PONG || index !== i) {
             assert.fail(`frame ${i} is not the pong of ping ${i}`)
           }
         })
@@ -687,7 +683,7 @@ describe("limits", () => {
         const before = memoryInUse()
         // Pings of 125 bytes (RFC 6455 §5.5: the most a control frame holds), each to be answered by
         // a 127-byte pong (§5.5.2), written as fast as Node takes them for 1.5 s.
-        const ping = maskedFrame(OP_PING, Crypto.randomBytes(125))
+        const ping = maskedFrame(Opcode.PING, Crypto.randomBytes(125))
         const flood = Buffer.concat(Array.from({ length: 1000 }, () =>
           ping))
         let floods = 0
@@ -726,7 +722,7 @@ describe("limits", () => {
         const flood = Buffer.alloc(7 * SIZE)
         for (let i = 0; i < SIZE; i++) {
           const at = 7 * i
-          flood[at] = (i === SIZE - 1 ? 0x80 : 0) | (i === 0 ? OP_BINARY : OP_CONTINUATION)
+          flood[at] = (i === SIZE - 1 ? 0x80 : 0) | (i === 0 ? Opcode.BINARY : Opcode.CONTINUATION)
           flood[at + 1] = 0x81
           keys.copy(flood, at + 2, 4 * i, 4 * i + 4)
           flood[at + 6] = data[i]! ^ keys[4 * i]!
@@ -734,7 +730,7 @@ describe("limits", () => {
         // The hand-built fragments are the reference serialiser's.
         const first = rawFrame({
           fin: false,
-          opcode: OP_BINARY,
+          opcode: Opcode.BINARY,
           payload: data.subarray(0, 1),
           mask: keys.subarray(0, 4)
         })
@@ -859,8 +855,8 @@ describe("nothing left behind", () => {
           // Protocol error: an unmasked client frame (RFC 6455 §5.1) gets 1002.
           Effect.gen(function*() {
             const peer = yield* rawClient(port, { target: "/echo" })
-            yield* peer.write(rawFrame({ fin: true, opcode: OP_TEXT, payload: utf8("unmasked") }))
-            assert.strictEqual(closeOf(yield* peer.frameOf(OP_CLOSE)).code, 1002)
+            yield* peer.write(rawFrame({ fin: true, opcode: Opcode.TEXT, payload: utf8("unmasked") }))
+            assert.strictEqual(closeOf(yield* peer.frameOf(Opcode.CLOSE)).code, 1002)
             yield* peer.awaitGone(3_000)
           }),
           // Rejected by onRequest: 403.
@@ -881,7 +877,7 @@ describe("nothing left behind", () => {
           Effect.gen(function*() {
             const peer = yield* rawClient(keepalivePort)
             yield* peer.awaitGone(3_000)
-            assert.strictEqual(closeOf(yield* peer.frameOf(OP_CLOSE, 0)).code, 1011)
+            assert.strictEqual(closeOf(yield* peer.frameOf(Opcode.CLOSE, 0)).code, 1011)
           }),
           // Not HTTP at all: 400.
           Effect.gen(function*() {

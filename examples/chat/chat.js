@@ -40,6 +40,13 @@ const addLine = (className, ...parts) => {
   if (atBottom) log.scrollTop = log.scrollHeight
 }
 
+/** Shows who is here and how many are online; with `what`, logs what the message's name did. */
+const presence = (message, what) => {
+  showPeople()
+  showOnline(message.online)
+  if (what !== undefined) addLine("event", `${message.name} ${what}`)
+}
+
 const bold = (text) => {
   const element = document.createElement("b")
   element.textContent = text
@@ -51,20 +58,15 @@ const onMessage = (message) => {
     case "welcome":
       here.clear()
       for (const name of message.names) here.add(name)
-      showPeople()
-      showOnline(message.online)
+      presence(message)
       break
     case "joined":
       here.add(message.name)
-      showPeople()
-      showOnline(message.online)
-      addLine("event", `${message.name} joined`)
+      presence(message, "joined")
       break
     case "left":
       here.delete(message.name)
-      showPeople()
-      showOnline(message.online)
-      addLine("event", `${message.name} left`)
+      presence(message, "left")
       break
     case "said":
       addLine("said", bold(message.name), `: ${message.text}`)

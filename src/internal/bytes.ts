@@ -96,3 +96,11 @@ export const concat = (chunks: ReadonlyArray<Uint8Array>, totalLength: number): 
   }
   return out
 }
+
+/**
+ * The chunks joined into one array; a single chunk is returned as it is.
+ *
+ * @internal
+ */
+export const join = (chunks: ReadonlyArray<Uint8Array>): Uint8Array =>
+  concat(chunks, chunks.reduce((n, chunk) => n + chunk.length, 0))

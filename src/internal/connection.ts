@@ -8,7 +8,7 @@ import type * as Events from "../Events.js"
 import type * as Frame from "../Frame.js"
 import { CloseReason } from "./closeCode.js"
 import { ConnectionState, ConnectionType, stateName } from "./connectionState.js"
-import { local, type LocalProtocolError, type RemoteProtocolError, withHint } from "./errors.js"
+import { local, type LocalProtocolError, type RemoteProtocolError } from "./errors.js"
 import * as fast from "./events.js"
 import * as Decoder from "./frameDecoder.js"
 import * as Encoder from "./frameEncoder.js"
@@ -159,7 +159,7 @@ export const receive = (s: Connection.State, data: Uint8Array | null): Connectio
     state: next(s, state, decoded.state, s.encoder),
     events,
     bytes: NO_BYTES,
-    error: decoded.error === undefined ? undefined : withHint(decoded.error),
+    error: decoded.error,
     repeated: before !== undefined
   }
 }

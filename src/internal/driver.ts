@@ -32,7 +32,7 @@ import type * as Events from "../Events.js"
 import type { Extension } from "../Extensions.js"
 import type * as Api from "../WebSocket.js"
 import type * as WSConnection from "../WSConnection.js"
-import { concat, EMPTY } from "./bytes.js"
+import { concat, EMPTY, join } from "./bytes.js"
 import { CloseReason } from "./closeCode.js"
 import * as connection from "./connection.js"
 import { ConnectionState, ConnectionType } from "./connectionState.js"
@@ -771,7 +771,7 @@ class Assembler {
     this.pieces = []
     if (pieces[0]!._tag === "TextMessage") return pieces.map((each) => each.data as string).join("")
     const chunks = pieces.map((each) => each.data as Uint8Array)
-    return concat(chunks, chunks.reduce((n, chunk) => n + chunk.length, 0))
+    return join(chunks)
   }
 }
 

@@ -192,8 +192,8 @@ export const withEvents = (error: RemoteProtocolError, events: ReadonlyArray<Eve
   })
 
 /**
- * A violation as the connection reports it: with its close code and the close to answer with,
- * also when an extension built it without them.
+ * A violation as the decoder reports it: with its close code and the close to answer with, also
+ * when an extension's hook built it without them.
  *
  * @internal
  */

@@ -8,6 +8,7 @@
  * runtime has them) rather than a generator, which costs several times more to create and step,
  * once per read in a class's `receiveData` / `events()` loop.
  */
+import type * as Connection from "../Connection.js"
 import type * as Events from "../Events.js"
 
 const IteratorPrototype: object = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
@@ -63,6 +64,18 @@ export class EventQueue {
       this.#head = 0
     }
     return event
+  }
+
+  /**
+   * Takes a step's events as the wsproto-style classes report a step: a local error or a failed
+   * handshake is thrown; a frame-level violation, as in wsproto, is an event: the
+   * `CloseConnection` to answer with, queued once (the connection then receives nothing more).
+   */
+  report(step: Connection.Received<unknown>, handshakeFailed: boolean): void {
+    const error = step.error
+    if (error !== undefined && (error._tag === "LocalProtocolError" || handshakeFailed)) throw error
+    this.push(step.events)
+    if (error !== undefined && !step.repeated) this.push([error.eventHint!])
   }
 
   drain(): Generator<Events.Event, void, undefined> {

@@ -20,7 +20,7 @@ import type { Extension, InboundHeader } from "../Extensions.js"
 import type * as Frame from "../Frame.js"
 import { allocUnsafe, concat, EMPTY } from "./bytes.js"
 import { CloseReason, isLocalOnlyCloseCode, isValidCloseCode } from "./closeCode.js"
-import { violation } from "./errors.js"
+import { violation, withHint } from "./errors.js"
 import { DEFAULT_MAX_SIZE, isControl, isDefined, MAX_CONTROL_PAYLOAD, Opcode } from "./frameHeader.js"
 import { maskInPlace, maskInto, readUint32 } from "./mask.js"
 import * as Utf8 from "./utf8.js"
@@ -364,7 +364,7 @@ const inboundHeader = (s: DecoderState): number | RemoteProtocolError => {
     const hook = extensions[i]!.inboundHeader
     if (hook === undefined) continue
     const result = hook(states[i], header)
-    if (result.error !== undefined) return result.error
+    if (result.error !== undefined) return withHint(result.error)
     states[i] = result.state
     claimed |= result.value
   }
@@ -382,7 +382,7 @@ const inboundPayload = (s: DecoderState, piece: Uint8Array, frameFinished: boole
     const hook = extensions[i]!.inboundPayload
     if (hook === undefined) continue
     const result = hook(states[i], data, budget)
-    if (result.error !== undefined) return fail(s, result.error)
+    if (result.error !== undefined) return fail(s, withHint(result.error))
     states[i] = result.state
     data = result.value
   }
@@ -391,7 +391,7 @@ const inboundPayload = (s: DecoderState, piece: Uint8Array, frameFinished: boole
       const hook = extensions[i]!.inboundComplete
       if (hook === undefined) continue
       const result = hook(states[i], s.fin, budget - data.length)
-      if (result.error !== undefined) return fail(s, result.error)
+      if (result.error !== undefined) return fail(s, withHint(result.error))
       states[i] = result.state
       const tail = result.value
       if (tail !== undefined && tail.length > 0) data = concat([data, tail], data.length + tail.length)

@@ -8,6 +8,7 @@ import type { LocalProtocolError, RemoteProtocolError } from "../Errors.js"
 import type * as Events from "../Events.js"
 import type * as Handshake from "../Handshake.js"
 import type * as WSConnection from "../WSConnection.js"
+import { EMPTY } from "./bytes.js"
 import * as connection from "./connection.js"
 import { ConnectionState } from "./connectionState.js"
 import * as handshake from "./handshake.js"
@@ -30,32 +31,17 @@ const afterHandshake = (
 ): WSConnection.Received => {
   if (step.error !== undefined) return { state: s, events: [], bytes: [], error: step.error, repeated: false }
   const next = step.state
-  if (handshake.state(next) !== ConnectionState.OPEN) {
-    return {
-      state: { ...s, handshake: next },
-      events: step.events,
-      bytes: step.bytes,
-      error: undefined,
-      repeated: false
-    }
-  }
-  const opened = connection.make({ ...s.options, extensions: handshake.extensions(next) })
-  const trailing = handshake.trailingData(next)
-  if (trailing.length === 0) {
-    return {
-      state: { ...s, handshake: next, connection: opened },
-      events: step.events,
-      bytes: step.bytes,
-      error: undefined,
-      repeated: false
-    }
-  }
-  const first = connection.receive(opened, trailing)
+  const opened = handshake.state(next) === ConnectionState.OPEN
+    ? connection.make({ ...s.options, extensions: handshake.extensions(next) })
+    : undefined
+  // The first frames may have come behind the handshake, in the same read.
+  const trailing = opened === undefined ? EMPTY : handshake.trailingData(next)
+  const first = trailing.length === 0 ? undefined : connection.receive(opened!, trailing)
   return {
-    state: { ...s, handshake: next, connection: first.state },
-    events: [...step.events, ...first.events],
+    state: { options: s.options, handshake: next, connection: first?.state ?? opened },
+    events: first === undefined ? step.events : [...step.events, ...first.events],
     bytes: step.bytes,
-    error: first.error,
+    error: first?.error,
     repeated: false
   }
 }
